@@ -1,0 +1,64 @@
+"""User-facing errors. The CLI catches only these; anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NerError(Exception):
+    """An error the user can fix. `exit_code` is what the CLI exits with; `hint` says what to do."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class DataError(NerError):
+    """Bad input data: names the file, the 1-based line, what was expected and what was found."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        line: int | None,
+        expected: str,
+        got: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = str(path) if path is not None else "<input>"
+        if line is not None:
+            where += f":{line}"
+        message = f"{where}: expected {expected}"
+        if got is not None:
+            message += f", got {got}"
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+        self.expected = expected
+        self.got = got
+
+
+class ConfigError(NerError):
+    """A bad config file or override. `problems` lists every problem found, one line each."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str] | str, hint: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems), hint)
+
+
+class ModelFileError(NerError):
+    """A model file that is missing, truncated, from a newer format, or otherwise not a valid ner model."""
+
+    exit_code = 2
+
+
+class TrainingDiverged(NerError):
+    """The loss became NaN or infinite during training."""
+
+    exit_code = 1
