@@ -1,0 +1,51 @@
+"""The casing feature: one small category per word, so a lowercase embedding still sees capitalisation.
+
+GloVe's vocabulary is lowercase; "Paris" and "paris" share a vector. Each token therefore also gets one of
+these categories, embedded by its own small matrix K and concatenated into the window vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "noletters", "mixed")
+PAD_CASE, LOWER, ALLCAPS, INITCAP, NUMERIC, HASDIGIT, NOLETTERS, MIXED = range(len(CASES))
+
+
+def word_case(word: str) -> int:
+    """Category id of one word (index into CASES)."""
+    if word.isdigit() or word.replace(".", "", 1).replace(",", "").isdigit():
+        return NUMERIC
+    if any(c.isdigit() for c in word):
+        return HASDIGIT
+    letters = [c for c in word if c.isalpha()]
+    if not letters:
+        return NOLETTERS
+    if all(c.islower() for c in letters):
+        return LOWER
+    if all(c.isupper() for c in letters):
+        return ALLCAPS
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return INITCAP
+    return MIXED
+
+
+class CaseEncoder:
+    """Memoised word -> case id, like Vocab.encode."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def encode(self, words: Iterable[str]) -> np.ndarray:
+        cache = self._cache
+        if len(cache) > 1_000_000:
+            cache.clear()
+        out = []
+        for w in words:
+            c = cache.get(w)
+            if c is None:
+                c = cache[w] = word_case(w)
+            out.append(c)
+        return np.asarray(out, dtype=np.int8)

@@ -1,0 +1,223 @@
+"""The `ner` command: thin wrappers that parse options and call library functions.
+
+Heavy modules (numpy, the model) are imported inside commands so `ner --help` stays fast. Results go to
+stdout; progress, messages and errors go to stderr. User errors (NerError) print one message and exit
+non-zero; a closed pipe (`ner tag big.txt | head`) ends quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="ner",
+    help="Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _stderr(message: str, style: str | None = None) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message, style=style, markup=False)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """NerError -> 'error: ...' (+ hint) on stderr and its exit code; Ctrl-C -> exit 130; closed stdout -> quiet."""
+    from .errors import NerError
+
+    try:
+        yield
+    except NerError as e:
+        _stderr(f"error: {e.message}", "bold red")
+        if e.hint:
+            _stderr(f"hint: {e.hint}", "yellow")
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        _stderr("interrupted", "yellow")
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        raise typer.Exit(0) from None
+
+
+def _quiet_broken_pipe() -> None:
+    """After EPIPE, point stdout at /dev/null so Python's exit-time flush doesn't complain."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", help="Override a config key, e.g. --set train.lr=0.01 (repeatable; values read as YAML).",
+    metavar="SECTION.KEY=VALUE")]
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config (see configs/ and the README's config reference).")],
+    set_: SetOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model file to write "
+                                                "(default: output.path in the config).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or per-epoch lines.")] = False,
+) -> None:
+    """Train a window tagger from a YAML config and save the best model (by dev F1) as .npz."""
+    with user_errors():
+        from .config import check_paths, load_config
+        from .runner import run_training
+
+        overrides = list(set_ or [])
+        if output is not None:
+            overrides.append(f"output.path={output}")
+        cfg = load_config(config, overrides)
+        check_paths(cfg)
+        run_training(cfg, quiet=quiet, echo=_stderr)
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command("eval")
+def eval_(
+    model: Annotated[Path, typer.Argument(help="Model file (.npz) written by `ner train`.")],
+    data: Annotated[Path, typer.Argument(help="CoNLL file with gold tags (token first column, tag last).")],
+    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="text: conlleval's report and a confusion "
+                                            "matrix; json: the same numbers for machines.")] = EvalFormat.text,
+    token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
+    tag_col: Annotated[int, typer.Option(help="Column of the gold tag (-1 = last).")] = -1,
+    repair: Annotated[bool, typer.Option(help="Read invalid gold tag sequences as conlleval does "
+                                         "instead of refusing them.")] = False,
+    output: Annotated[Path | None, typer.Option("--predictions", "-p", help="Also write 'token gold predicted' "
+                                                "lines (conlleval's input format) to this file.")] = None,
+) -> None:
+    """Score a model on a CoNLL file: entity-level precision/recall/F1 identical to conlleval."""
+    with user_errors():
+        import json
+
+        from .dataset import read_corpus
+        from .evaluate import evaluate
+        from .report import confusion_text, write_predictions
+        from .tagger import Tagger
+
+        tagger = Tagger.load(model)
+        corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
+        pred = tagger.predict(corpus.words)
+        ev = evaluate(corpus.tags_in("IOB2"), pred, tagger.target)
+        if output is not None:
+            write_predictions(output, corpus.words, corpus.tags_in("IOB2"), pred)
+        if fmt == EvalFormat.json:
+            sys.stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
+            return
+        sys.stdout.write(ev.report())
+        if ev.token_prf is not None:
+            p, r, f = ev.token_prf
+            sys.stdout.write(f"token-level {ev.target}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}\n")
+        sys.stdout.write("\n" + confusion_text(ev.labels, ev.confusion))
+
+
+class TagFormat(str, Enum):
+    conll = "conll"
+    jsonl = "jsonl"
+    inline = "inline"
+
+
+class InputFormat(str, Enum):
+    text = "text"
+    conll = "conll"
+
+
+@app.command()
+def tag(
+    file: Annotated[str, typer.Argument(help="Text file to tag, or - for stdin.")] = "-",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model file. Default: $NER_MODEL, else the "
+                                              "only .npz under ./models/.")] = None,
+    fmt: Annotated[TagFormat, typer.Option("--format", "-f", help="conll: token<TAB>tag lines, blank line between "
+                                           "sentences; jsonl: one object per input line with character-offset "
+                                           "entities; inline: the text with [TYPE entity] markup.")] = TagFormat.conll,
+    input_format: Annotated[InputFormat, typer.Option("--input", "-i", help="text: raw text, one sentence a line "
+                                                      "(see --paragraphs); conll: pre-tokenized CoNLL, token in the "
+                                                      "first column.")] = InputFormat.text,
+    paragraphs: Annotated[bool, typer.Option("--paragraphs", help="Treat each line as a paragraph and split it "
+                                             "into sentences.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to tag with (output stays in "
+                                         "input order).")] = 1,
+) -> None:
+    """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
+    with user_errors():
+        from .tagging import find_model, tag_conll_input, tag_lines, tag_lines_parallel
+        from .tagger import Tagger
+
+        path, why = find_model(model)
+        tagger = Tagger.load(path)
+        if why != "--model":
+            _stderr(f"using model {path} ({why})", "dim")
+        stream = _open_text(file)
+        if input_format == InputFormat.conll:
+            pieces = tag_conll_input(tagger, stream, file)
+        elif workers > 1:
+            pieces = tag_lines_parallel(path, stream, workers, fmt.value, paragraphs)
+        else:
+            pieces = tag_lines(tagger, stream, fmt.value, paragraphs)
+        out = sys.stdout
+        for piece in pieces:
+            out.write(piece)
+            out.flush()
+
+
+def _open_text(file: str):
+    """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
+    from .errors import NerError
+
+    if file == "-":
+        return open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
+    p = Path(file)
+    if not p.is_file():
+        raise NerError(f"{file}: no such file" if not p.exists() else f"{file}: not a regular file")
+    return open(p, encoding="utf-8-sig", errors="replace", newline="")
+
+
+@app.command()
+def gradcheck(
+    config: Annotated[Path, typer.Argument(help="YAML config whose model to check (sizes may be overridden).")],
+    set_: SetOption = None,
+    sentences: Annotated[int, typer.Option(help="Training sentences in the checked batch.")] = 4,
+    entries: Annotated[int, typer.Option(help="Entries of each parameter to perturb.")] = 30,
+    tolerance: Annotated[float, typer.Option(help="Fail if any relative error exceeds this.")] = 1e-5,
+) -> None:
+    """Compare every parameter's analytic gradient with centred finite differences (float64)."""
+    with user_errors():
+        from .config import check_paths, load_config
+        from .runner import run_gradcheck
+
+        cfg = load_config(config, list(set_ or []))
+        check_paths(cfg)
+        ok = run_gradcheck(cfg, sentences=sentences, entries=entries, tolerance=tolerance)
+        if not ok:
+            raise typer.Exit(1)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+    if version:
+        from . import __version__
+
+        print(f"ner {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    app()

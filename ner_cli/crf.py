@@ -1,0 +1,191 @@
+"""Sentence-level log-likelihood (Collobert et al. 2011, sec. 3.3.2): a linear-chain CRF on window scores.
+
+Shapes: B sentences padded to length T, C tags. ``S`` (B, T, C) are the network's per-token
+(emission) scores; ``A`` (C, C) transition scores (``A[i, j]`` = tag j following tag i);
+``A_start`` (C,), ``A_end`` (C,). ``mask`` (B, T) bool is left-aligned (``mask[b, t] = t < len_b``).
+
+Path score:  s(y) = A_start[y_1] + sum_t S[t, y_t] + sum_{t>1} A[y_{t-1}, y_t] + A_end[y_L]
+Loss:        sum_b [ logZ_b - s_b(gold_b) ],  logZ = logsumexp over all C^L paths (forward recursion)
+Gradients:   dS = p(y_t = j) - 1[gold_t = j];  dA = sum_t p(y_{t-1} = i, y_t = j) - gold counts
+             (node / pairwise marginals from forward-backward); padding positions get zero gradient.
+
+Tag-scheme constraints: optional bool masks ``allowed`` (C, C), ``start_ok`` (C,), ``end_ok`` (C,).
+A forbidden transition is treated as -inf by adding ``CRF_DISALLOWED`` (-1e4) to its score, so
+its probability is ~exp(-1e4) = 0 while every quantity and gradient stays finite (float32 too).
+A gold path that breaks a constraint therefore costs ~1e4 per violation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ner_cli.decode import lengths_to_mask
+
+CRF_DISALLOWED = -1e4
+
+
+@dataclass
+class CrfCache:
+    """What ``crf_backward`` needs: effective (penalised) parameters, inputs and forward/backward tables."""
+
+    S: np.ndarray  # (B, T, C) emission scores
+    tags: np.ndarray  # (B, T) gold tags, padding set to 0
+    mask: np.ndarray  # (B, T) bool
+    lengths: np.ndarray  # (B,)
+    trans: np.ndarray  # (C, C) A plus constraint penalties
+    start: np.ndarray  # (C,)
+    end: np.ndarray  # (C,)
+    alpha: np.ndarray  # (B, T, C) log forward scores
+    beta: np.ndarray  # (B, T, C) log backward scores
+    log_z: np.ndarray  # (B,) log partition (0 for empty sentences)
+    param_dtype: np.dtype  # dtype of A, for the returned dA
+
+
+def _lse(x: np.ndarray, axis: int) -> np.ndarray:
+    """Stable ``log(sum(exp(x), axis))`` (inputs are finite)."""
+    m = x.max(axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.exp(x - m).sum(axis=axis))
+
+
+def _effective(x: np.ndarray, ok: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """``x`` in `dtype`, plus ``CRF_DISALLOWED`` where the bool mask ``ok`` is False."""
+    out = np.asarray(x, dtype=dtype)
+    if ok is not None:
+        out = out + np.where(np.asarray(ok, dtype=bool), 0, CRF_DISALLOWED).astype(dtype)
+    return out
+
+
+def _lengths(mask: np.ndarray) -> np.ndarray:
+    """Lengths (B,) of a left-aligned mask (B, T); raises ValueError if the mask has holes."""
+    lengths = mask.sum(axis=1)
+    if not np.array_equal(mask, lengths_to_mask(lengths, mask.shape[1])):
+        raise ValueError("mask must be left-aligned: True for t < length, False after")
+    return lengths
+
+
+def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """alpha (B, T, C): ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``.
+
+    Past a sentence's end alpha is carried forward, so ``alpha[:, T-1]`` is its last valid row.
+    """
+    B, T, C = S.shape
+    alpha = np.empty_like(S)
+    if T == 0:
+        return alpha
+    alpha[:, 0] = start + S[:, 0]
+    for t in range(1, T):
+        new = _lse(alpha[:, t - 1, :, None] + trans, axis=1) + S[:, t]
+        alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
+    return alpha
+
+
+def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """beta (B, T, C): ``beta_L = end``, ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``."""
+    B, T, C = S.shape
+    beta = np.empty_like(S)
+    if T == 0:
+        return beta
+    beta[:, T - 1] = end
+    for t in range(T - 2, -1, -1):
+        new = _lse(trans + (S[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
+        beta[:, t] = np.where(mask[:, t + 1, None], new, end)
+    return beta
+
+
+def gold_score(
+    S: np.ndarray, tags: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """s(gold) (B,): emissions + transitions + start + end along the gold path (tags padded with 0)."""
+    B, T, _ = S.shape
+    if T == 0:
+        return np.zeros(B, dtype=S.dtype)
+    lengths = mask.sum(axis=1)
+    nonempty = lengths > 0
+    emit = (np.take_along_axis(S, tags[:, :, None], axis=2)[:, :, 0] * mask).sum(axis=1)
+    tran = (trans[tags[:, :-1], tags[:, 1:]] * mask[:, 1:]).sum(axis=1)
+    last = tags[np.arange(B), np.maximum(lengths - 1, 0)]
+    return emit + tran + (start[tags[:, 0]] + end[last]) * nonempty
+
+
+def crf_nll(
+    S: np.ndarray,
+    tags: np.ndarray,
+    mask: np.ndarray,
+    A: np.ndarray,
+    A_start: np.ndarray,
+    A_end: np.ndarray,
+    *,
+    allowed: np.ndarray | None = None,
+    start_ok: np.ndarray | None = None,
+    end_ok: np.ndarray | None = None,
+) -> tuple[float, CrfCache]:
+    """Negative sentence-level log-likelihood, a SUM (not a mean) over sentences: sum_b logZ_b - s_b(gold).
+
+    S: (B, T, C) float32/float64 (all computation in S's dtype); tags: (B, T) int (padding ignored);
+    mask: (B, T) bool, left-aligned; A: (C, C); A_start, A_end: (C,). Empty sentences contribute 0.
+    Optional constraints ``allowed`` (C, C), ``start_ok`` / ``end_ok`` (C,) add -1e4 where False.
+    """
+    S = np.asarray(S)
+    dtype = S.dtype
+    mask = np.asarray(mask, dtype=bool)
+    lengths = _lengths(mask)
+    tags = np.where(mask, np.asarray(tags), 0).astype(np.int64)
+    trans = _effective(A, allowed, dtype)
+    start = _effective(A_start, start_ok, dtype)
+    end = _effective(A_end, end_ok, dtype)
+    alpha = log_forward(S, mask, trans, start)
+    beta = log_backward(S, mask, trans, end)
+    log_z = np.zeros(S.shape[0], dtype=dtype)
+    if S.shape[1] > 0:
+        log_z = np.where(lengths > 0, _lse(alpha[:, -1] + end, axis=1), 0).astype(dtype)
+    loss = float((log_z - gold_score(S, tags, mask, trans, start, end)).sum())
+    cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype)
+    return loss, cache
+
+
+def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
+    """Node marginals (B, T, C) ``exp(alpha + beta - logZ)`` and pairwise ones summed over b, t (C, C).
+
+    Pairwise: ``p(y_{t-1}=i, y_t=j) = exp(alpha_{t-1}[i] + A[i, j] + S_t[j] + beta_t[j] - logZ)``.
+    Both are zero at padding positions.
+    """
+    c = cache
+    lz = c.log_z[:, None, None]
+    node = np.exp(c.alpha + c.beta - lz) * c.mask[:, :, None]
+    if c.S.shape[1] < 2:
+        return node, np.zeros_like(c.trans)
+    right = (c.S + c.beta)[:, 1:, None, :]  # (B, T-1, 1, C)
+    pair = np.exp(c.alpha[:, :-1, :, None] + c.trans + right - lz[..., None]) * c.mask[:, 1:, None, None]
+    return node, pair.sum(axis=(0, 1))
+
+
+def _counts(index: np.ndarray, size: int, dtype: np.dtype) -> np.ndarray:
+    """Histogram of the integer array `index` over ``range(size)``."""
+    return np.bincount(index.ravel(), minlength=size).astype(dtype)
+
+
+def crf_backward(cache: CrfCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of ``crf_nll``: dS (B, T, C), dA (C, C), dA_start (C,), dA_end (C,).
+
+    dS = node marginals - one-hot(gold); dA = pairwise marginals - gold transition counts;
+    dA_start / dA_end = first / last node marginals - one-hot(first / last gold tag).
+    """
+    c = cache
+    B, T, C = c.S.shape
+    node, pair = crf_marginals(c)
+    onehot = (c.tags[:, :, None] == np.arange(C)) & c.mask[:, :, None]
+    dS = node - onehot
+    if T == 0:
+        zero = np.zeros(C, dtype=c.param_dtype)
+        return dS, np.zeros((C, C), dtype=c.param_dtype), zero, zero.copy()
+    pairs = (c.tags[:, :-1] * C + c.tags[:, 1:])[c.mask[:, 1:]]
+    dA = pair - _counts(pairs, C * C, c.S.dtype).reshape(C, C)
+    nonempty = c.lengths > 0
+    last = np.maximum(c.lengths - 1, 0)
+    rows = np.arange(B)
+    dA_start = node[:, 0].sum(axis=0) - _counts(c.tags[nonempty, 0], C, c.S.dtype)
+    dA_end = node[rows, last].sum(axis=0) - _counts(c.tags[rows, last][nonempty], C, c.S.dtype)
+    pd = c.param_dtype
+    return dS, dA.astype(pd), dA_start.astype(pd), dA_end.astype(pd)

@@ -1,0 +1,75 @@
+"""Check every analytic gradient against centred finite differences, in float64.
+
+For a sample of entries θ_i of each parameter: numeric = (J(θ_i + ε) - J(θ_i - ε)) / 2ε, compared with the
+analytic ∂J/∂θ_i from `backward`. The relative error |a - n| / max(|a| + |n|, 1e-8) is reported per parameter;
+dropout masks and corrupted windows are redrawn from the same seed for every evaluation, so J is one function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Batch, ModelSpec, Params, RowGrad, backward, forward
+
+DEFAULT_TOLERANCE = 1e-5
+
+
+@dataclass
+class GradCheck:
+    name: str
+    shape: tuple[int, ...]
+    checked: int                # entries compared
+    max_rel_error: float
+    max_abs_analytic: float
+
+
+def analytic_gradients(params: Params, spec: ModelSpec, batch: Batch, seed: int) -> dict[str, np.ndarray]:
+    _, cache = forward(params, spec, batch, np.random.default_rng(seed))
+    grads = backward(params, spec, cache)
+    return {k: g.dense() if isinstance(g, RowGrad) else g for k, g in grads.items()}
+
+
+def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices to check: for E and K mostly entries of rows the batch uses (others have gradient 0)."""
+    size = int(np.prod(shape))
+    if size <= n:
+        return np.arange(size)
+    if name in ("E", "K"):
+        ids = batch.words if name == "E" else batch.cases
+        rows = rng.choice(np.unique(ids), size=n - 2)
+        used = rows * shape[1] + rng.integers(0, shape[1], len(rows))
+        return np.concatenate([used, rng.integers(0, size, 2)])
+    return rng.choice(size, size=n, replace=False)
+
+
+def gradcheck(params: Params, spec: ModelSpec, batch: Batch, *, seed: int = 0, entries: int = 30,
+              eps: float = 1e-6) -> list[GradCheck]:
+    """Compare analytic and numeric gradients for every parameter; the params are cast to float64 first."""
+    params = {k: v.astype(np.float64) for k, v in params.items()}
+    analytic = analytic_gradients(params, spec, batch, seed)
+    if analytic.keys() != params.keys():
+        raise AssertionError(f"backward returned {sorted(analytic)}, params are {sorted(params)}")
+    rng = np.random.default_rng(seed + 1)
+
+    def J() -> float:
+        return forward(params, spec, batch, np.random.default_rng(seed))[0]
+
+    results = []
+    for name, p in params.items():
+        flat = p.reshape(-1)                                       # a view: perturb in place, then restore
+        worst = 0.0
+        picked = sample_entries(name, p.shape, batch, entries, rng)
+        a = analytic[name].reshape(-1)[picked]
+        for j, i in enumerate(picked):
+            old = flat[i]
+            flat[i] = old + eps
+            plus = J()
+            flat[i] = old - eps
+            minus = J()
+            flat[i] = old
+            numeric = (plus - minus) / (2 * eps)
+            worst = max(worst, abs(a[j] - numeric) / max(abs(a[j]) + abs(numeric), 1e-8))
+        results.append(GradCheck(name, p.shape, len(picked), worst, float(np.abs(a).max(initial=0.0))))
+    return results

@@ -1,0 +1,306 @@
+"""The word-window network of CS224N lecture 3 / Collobert et al. (2011), forward and backward by hand.
+
+For the token at position t with window size w (the lecture's w = 2):
+
+    x = [e(w_{t-w}); ...; e(w_t); ...; e(w_{t+w})]      (B, (2w+1)·(d + d_case))   E rows, plus casing rows K
+    z = W x + b                                          (B, H)
+    h = f(z)                                             (B, H)
+    binary:      s = uᵀh                                 (B,)     "is the centre word of class C?"
+    multi-class: S = U h + c ; ŷ = softmax(S)            (B, C)
+    crf:         S = U h + c, scored as a sentence with transitions A (Collobert's sentence-level likelihood)
+
+Backward, exactly as derived in the lecture (downstream gradient = upstream gradient × local gradient):
+
+    δ = (∂J/∂h) ∘ f'(z)          for the binary score with ∂J/∂s = 1 this is δ = uᵀ ∘ f'(z)
+    ∂J/∂W = δᵀ x     (the lecture's δᵀxᵀ per example, summed over the batch)
+    ∂J/∂b = Σ δ
+    ∂J/∂x = Wᵀ δ     scattered back into the rows of E (and K) that formed each window
+
+J is a MEAN over the batch's tokens (for the CRF: summed sentence losses divided by the token count), plus
+(l2 / 2)·(‖W‖² + ‖U‖²). `ds`, `dS`, `dW`, `db`, `du`, `dU`, `dc`, `dx`, `dE` always mean ∂J/∂(that name).
+
+`forward` mutates nothing; any dropout mask or corrupted window is drawn from `rng` and kept in the cache, so
+`backward(params, cache)` is a pure function and finite differences with the same rng seed agree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+
+Params = dict[str, np.ndarray]
+MARGIN_NEG_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that fixes the shapes and the maths of a model; stored in the model file."""
+
+    vocab_size: int
+    n_classes: int                 # C: number of tags (multi-class) or 1 (binary)
+    window: int = 2                # w: tokens on each side of the centre word
+    dim: int = 50                  # d: word-vector size
+    case_dim: int = 0              # size of the casing embedding (0 = no casing feature)
+    n_cases: int = 8
+    hidden: int = 300              # H
+    activation: str = "relu"
+    task: str = "multiclass"       # "multiclass" or "binary"
+    loss: str = "softmax"          # multiclass: "softmax" | "crf"; binary: "logistic" | "margin"
+    dropout_input: float = 0.0     # dropout on x
+    dropout_hidden: float = 0.0    # dropout on h
+    l2: float = 0.0
+
+    @property
+    def width(self) -> int:
+        """Tokens per window, 2w + 1."""
+        return 2 * self.window + 1
+
+    @property
+    def input_size(self) -> int:
+        """Length of the window vector x: (2w+1)(d + d_case) — 5d for the lecture's w = 2 and no casing."""
+        return self.width * (self.dim + self.case_dim)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Batch:
+    """A minibatch of tokens in sentence order. `lengths` (sentences) is needed only by the CRF loss."""
+
+    words: np.ndarray                      # (B, 2w+1) int32 ids into E
+    cases: np.ndarray | None = None        # (B, 2w+1) int ids into K
+    targets: np.ndarray | None = None      # (B,) tag ids (multi-class) or 0/1 (binary)
+    lengths: np.ndarray | None = None      # (n_sentences,) sums to B
+
+
+@dataclass
+class RowGrad:
+    """Gradient of an embedding matrix that touches only some rows: E[rows] gets `values`."""
+
+    rows: np.ndarray                       # (k,) unique row ids
+    values: np.ndarray                     # (k, d)
+    shape: tuple[int, int] = field(default=(0, 0))
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=self.values.dtype)
+        out[self.rows] = self.values
+        return out
+
+
+def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float32,
+                embeddings: np.ndarray | None = None) -> Params:
+    """Fresh parameters. `embeddings` (V, d), when given, fills E (pretrained rows); else E ~ N(0, 0.1²)."""
+    H, D, C = spec.hidden, spec.input_size, spec.n_classes
+    p: Params = {}
+    p["E"] = embeddings.copy() if embeddings is not None else rng.normal(0, 0.1, (spec.vocab_size, spec.dim))
+    if spec.case_dim:
+        p["K"] = rng.normal(0, 0.1, (spec.n_cases, spec.case_dim))
+    # Glorot-uniform for W; ReLU-family units get He scaling
+    gain = np.sqrt(2.0) if spec.activation in ("relu", "gelu") else 1.0
+    limit = gain * np.sqrt(6.0 / (D + H))
+    p["W"] = rng.uniform(-limit, limit, (H, D))
+    p["b"] = np.zeros(H)
+    if spec.task == "binary":
+        p["u"] = rng.uniform(-1, 1, H) * np.sqrt(6.0 / (H + 1))
+    else:
+        p["U"] = rng.uniform(-1, 1, (C, H)) * np.sqrt(6.0 / (H + C))
+        p["c"] = np.zeros(C)
+        if spec.loss == "crf":
+            p["A"] = np.zeros((C, C))           # A[i, j]: score of tag j right after tag i
+            p["A_start"] = np.zeros(C)
+            p["A_end"] = np.zeros(C)
+    return {k: np.asarray(v, dtype=dtype) for k, v in p.items()}
+
+
+def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None) -> np.ndarray:
+    """x for every window: (B, 2w+1, d [+ d_case]) flattened to (B, (2w+1)(d + d_case))."""
+    x = params["E"][words]                                         # (B, 2w+1, d)
+    if "K" in params and cases is not None:
+        x = np.concatenate([x, params["K"][cases]], axis=2)        # (B, 2w+1, d + d_case)
+    return x.reshape(len(words), -1)
+
+
+def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """z = Wx + b and h = f(z), for a batch: (B, H) each."""
+    f, _ = ACTIVATIONS[spec.activation]
+    z = x @ params["W"].T                                          # (B, H)  z = Wx + b
+    z += params["b"]
+    return z, f(z)
+
+
+def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None) -> np.ndarray:
+    """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
+    _, h = hidden(params, spec, window_vectors(params, words, cases))
+    if spec.task == "binary":
+        return h @ params["u"]                                     # s = uᵀh
+    S = h @ params["U"].T                                          # S = U h + c
+    S += params["c"]
+    return S
+
+
+def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inverted dropout: keep each unit with probability 1 - p and scale by 1/(1 - p)."""
+    if p <= 0 or rng is None:
+        return a, None
+    mask = (rng.random(a.shape, dtype=np.float32) >= p).astype(a.dtype) / (1 - p)
+    return a * mask, mask
+
+
+def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np.ndarray:
+    """The lecture's corrupted windows: the centre word replaced by a random vocabulary word."""
+    bad = words.copy()
+    bad[:, spec.window] = rng.integers(2, spec.vocab_size, len(words))
+    return bad
+
+
+def forward(params: Params, spec: ModelSpec, batch: Batch,
+            rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
+    """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
+    words, cases = batch.words, batch.cases
+    B = len(words)
+    if spec.loss == "margin":                                      # score true and corrupted windows together
+        if rng is None:
+            raise ValueError("the margin loss needs an rng to draw corrupted windows")
+        words = np.concatenate([words, _corrupt(words, spec, rng)])
+        cases = None if cases is None else np.concatenate([cases, cases])
+    x = window_vectors(params, words, cases)                       # (B', D)
+    x, mask_x = _dropout(x, spec.dropout_input, rng)
+    z, h = hidden(params, spec, x)                                 # (B', H)
+    h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
+    cache: dict[str, Any] = dict(words=words, cases=cases, x=x, mask_x=mask_x, z=z, h=h,
+                                 h_drop=h_drop, mask_h=mask_h, B=B, batch=batch)
+
+    y = batch.targets
+    if spec.task == "binary":
+        s = h_drop @ params["u"]                                   # (B',)  s = uᵀh
+        loss, ds = _binary_loss(spec, s, y, B)
+    else:
+        S = h_drop @ params["U"].T + params["c"]                   # (B, C)  S = U h + c
+        if spec.loss == "crf":
+            loss, dS = _crf_loss(params, S, y, batch.lengths)
+        else:
+            loss, dS = _softmax_loss(S, y)
+        ds = dS
+    cache["ds"] = ds
+    if spec.l2:
+        out = params["u"] if spec.task == "binary" else params["U"]
+        loss += 0.5 * spec.l2 * (float(np.sum(params["W"] ** 2)) + float(np.sum(out**2)))
+    return float(loss), cache
+
+
+def _binary_loss(spec: ModelSpec, s: np.ndarray, y: np.ndarray, B: int) -> tuple[float, np.ndarray]:
+    """Binary losses over scores s; returns (J, ∂J/∂s).
+
+    logistic: J = mean log(1 + exp(-y± s)), y± = ±1.
+    margin:   J = mean over tokens of max(0, 1 - y± s)   (anchors the decision threshold at s = 0)
+              + mean over positive windows of max(0, 1 - s + s_c), the lecture's objective with s_c the
+              score of the same window with its centre word corrupted (rows B..2B-1 of s).
+    """
+    ypm = 2.0 * y.astype(s.dtype) - 1.0
+    if spec.loss == "logistic":
+        m = -ypm * s
+        loss = np.mean(np.logaddexp(0, m))
+        ds = -ypm * _sigmoid(m) / B                                # ∂/∂s log(1 + e^{-y s}) = -y σ(-y s)
+        return float(loss), ds.astype(s.dtype)
+    s_true, s_bad = s[:B], s[B:]
+    ds = np.zeros_like(s)
+    hinge = 1 - ypm * s_true
+    loss = np.sum(np.maximum(hinge, 0))
+    ds[:B] = np.where(hinge > 0, -ypm, 0)
+    pos = y == 1
+    margin = 1 - s_true + s_bad
+    active = pos & (margin > 0)
+    loss += np.sum(margin[active])
+    ds[:B] -= active
+    ds[B:] += active
+    return float(loss / B), ds / B
+
+
+def _sigmoid(m: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0, -m))
+
+
+def _softmax_loss(S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cross-entropy J = mean -log softmax(S)[y]; ∂J/∂S = (ŷ - onehot(y)) / B."""
+    B = len(S)
+    S = S - S.max(axis=1, keepdims=True)
+    logZ = np.log(np.exp(S).sum(axis=1))
+    loss = np.mean(logZ - S[np.arange(B), y])
+    P = np.exp(S - logZ[:, None])                                  # ŷ
+    P[np.arange(B), y] -= 1
+    return float(loss), P / B
+
+
+def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> tuple[float, np.ndarray]:
+    """Sentence-level log-likelihood (linear-chain CRF over S); J = Σ_sentences NLL / tokens."""
+    from .crf import crf_backward, crf_nll
+
+    S_pad, tags_pad, mask = pad_by_lengths(S, y, lengths)
+    nll, crf_cache = crf_nll(S_pad, tags_pad, mask, params["A"], params["A_start"], params["A_end"])
+    dS_pad, dA, dA_start, dA_end = crf_backward(crf_cache)
+    B = len(S)
+    crf_grads = {"A": dA / B, "A_start": dA_start / B, "A_end": dA_end / B}
+    return nll / B, (dS_pad[mask] / B, crf_grads)
+
+
+def pad_by_lengths(S: np.ndarray, y: np.ndarray | None, lengths: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Flat per-token rows (N, C) -> padded per-sentence (n, T, C), tags (n, T) and mask (n, T)."""
+    n, T = len(lengths), int(lengths.max()) if len(lengths) else 0
+    mask = np.arange(T)[None, :] < lengths[:, None]                # (n, T)
+    S_pad = np.zeros((n, T, S.shape[1]), dtype=S.dtype)
+    S_pad[mask] = S
+    tags = None
+    if y is not None:
+        tags = np.zeros((n, T), dtype=np.int64)
+        tags[mask] = y
+    return S_pad, tags, mask
+
+
+def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str, Any]:
+    """∂J/∂(every parameter). E and K come back as RowGrad (only the rows the batch touched)."""
+    _, f_prime = ACTIVATIONS[spec.activation]
+    x, z, h, h_drop = cache["x"], cache["z"], cache["h"], cache["h_drop"]
+    grads: dict[str, Any] = {}
+    if spec.task == "binary":
+        ds = cache["ds"]                                           # (B',)  ∂J/∂s
+        grads["u"] = h_drop.T @ ds                                 # (H,)   ∂s/∂u = h
+        dh = ds[:, None] * params["u"][None, :]                    # (B', H) upstream × local: ∂s/∂h = uᵀ
+    else:
+        dS = cache["ds"]
+        if spec.loss == "crf":
+            dS, crf_grads = dS
+            grads.update(crf_grads)
+        grads["U"] = dS.T @ h_drop                                 # (C, H)
+        grads["c"] = dS.sum(axis=0)                                # (C,)
+        dh = dS @ params["U"]                                      # (B, H)  ∂S/∂h = U
+    if cache["mask_h"] is not None:
+        dh = dh * cache["mask_h"]
+    delta = dh * f_prime(z, h)                                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
+    grads["W"] = delta.T @ x                                       # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
+    grads["b"] = delta.sum(axis=0)                                 # (H,)    ∂s/∂b = δ
+    dx = delta @ params["W"]                                       # (B, D)  ∂s/∂x = Wᵀδ
+    if cache["mask_x"] is not None:
+        dx = dx * cache["mask_x"]
+    if spec.l2:
+        grads["W"] = grads["W"] + spec.l2 * params["W"]
+        out = "u" if spec.task == "binary" else "U"
+        grads[out] = grads[out] + spec.l2 * params[out]
+    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case)
+    grads["E"] = scatter_rows(cache["words"], dx[:, :, : spec.dim], params["E"].shape)
+    if "K" in params:
+        grads["K"] = scatter_rows(cache["cases"], dx[:, :, spec.dim:], params["K"].shape)
+    return grads
+
+
+def scatter_rows(ids: np.ndarray, d_rows: np.ndarray, shape: tuple[int, int]) -> RowGrad:
+    """Sum per-position gradients (B, 2w+1, d) into the unique embedding rows they came from."""
+    rows, inverse = np.unique(ids.ravel(), return_inverse=True)
+    values = np.zeros((len(rows), shape[1]), dtype=d_rows.dtype)
+    np.add.at(values, inverse, d_rows.reshape(-1, shape[1]))
+    return RowGrad(rows, values, shape)

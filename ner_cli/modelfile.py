@@ -1,0 +1,132 @@
+"""Model files: one `.npz` holding every parameter array plus JSON metadata, written atomically.
+
+Layout: one array per parameter (E, K, W, b, u | U, c, A, A_start, A_end) and `__meta__`, a uint8 array of
+UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes, config and scores. Loading uses
+`allow_pickle=False` and checks every array's presence, dtype and shape against the spec before use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelFileError
+from .model import ModelSpec, Params
+
+FORMAT_VERSION = 1
+META_KEY = "__meta__"
+
+
+def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """The parameter arrays a model with this spec must have, and their shapes."""
+    H, C = spec.hidden, spec.n_classes
+    shapes: dict[str, tuple[int, ...]] = {"E": (spec.vocab_size, spec.dim), "W": (H, spec.input_size), "b": (H,)}
+    if spec.case_dim:
+        shapes["K"] = (spec.n_cases, spec.case_dim)
+    if spec.task == "binary":
+        shapes["u"] = (H,)
+    else:
+        shapes.update(U=(C, H), c=(C,))
+        if spec.loss == "crf":
+            shapes.update(A=(C, C), A_start=(C,), A_end=(C,))
+    return shapes
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over `path`: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any] | None = None) -> bytes:
+    """The `.npz` file content for these arrays and metadata."""
+    arrays = {k: np.asarray(v, dtype=(store_dtype or {}).get(k, v.dtype)) for k, v in params.items()}
+    meta = {**meta, "format_version": FORMAT_VERSION}
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def save_model(path: str | Path, params: Params, meta: dict[str, Any],
+               store_dtype: dict[str, Any] | None = None) -> None:
+    atomic_write_bytes(path, model_bytes(params, meta, store_dtype))
+
+
+def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any]]:
+    """Read and validate a model file (a path, or its bytes). Raises ModelFileError for anything invalid."""
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes):
+        p = Path(source)
+        if p.is_dir():
+            raise ModelFileError(f"{p}: is a directory, expected a .npz model file")
+        if not p.is_file():
+            raise ModelFileError(f"{p}: no such model file")
+    try:
+        with np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{name}: not a valid ner model file ({type(e).__name__}: {e})",
+                             hint="the file may be truncated or not a model; retrain or pick another file") from None
+    if META_KEY not in arrays:
+        raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
+    try:
+        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{name}: unreadable metadata ({e})") from None
+    validate(name, arrays, meta)
+    params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+    return params, meta
+
+
+def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
+    """Refuse files from a newer format, with missing/extra arrays, wrong shapes, or non-float data."""
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{name}: metadata is not a JSON object")
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{name}: metadata has no format_version")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{name}: model format version {version} is newer than this ner understands "
+                             f"({FORMAT_VERSION})", hint="upgrade ner (pip install -U ner-cli)")
+    for key in ("spec", "vocab", "labels"):
+        if key not in meta:
+            raise ModelFileError(f"{name}: metadata lacks '{key}'")
+    try:
+        spec = ModelSpec(**meta["spec"])
+    except TypeError as e:
+        raise ModelFileError(f"{name}: bad model spec in metadata ({e})") from None
+    if spec.vocab_size != len(meta["vocab"]["keys"]):
+        raise ModelFileError(f"{name}: vocabulary has {len(meta['vocab']['keys'])} words, spec says {spec.vocab_size}")
+    if spec.task != "binary" and spec.n_classes != len(meta["labels"]):
+        raise ModelFileError(f"{name}: {len(meta['labels'])} labels, spec says {spec.n_classes}")
+    shapes = expected_shapes(spec)
+    missing = sorted(set(shapes) - set(arrays))
+    extra = sorted(set(arrays) - set(shapes))
+    if missing or extra:
+        raise ModelFileError(f"{name}: arrays missing {missing or '[]'}, unexpected {extra or '[]'}")
+    for k, shape in shapes.items():
+        a = arrays[k]
+        if a.shape != shape:
+            raise ModelFileError(f"{name}: array {k} has shape {a.shape}, expected {shape}")
+        if a.dtype.kind != "f":
+            raise ModelFileError(f"{name}: array {k} has dtype {a.dtype}, expected floats")
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values")

@@ -1,0 +1,130 @@
+"""Optimisers written by hand: SGD, AdaGrad and Adam, each updating only the embedding rows a batch touched.
+
+`step(params, grads)` walks the one params dict; a RowGrad (sparse embedding gradient) updates E[rows] only.
+For Adam this is the "lazy" variant: the moment estimates of a row move only when the row is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .model import Params, RowGrad
+
+
+class Optimizer:
+    """Base class: per-parameter learning-rate scaling lives in `lr_scale` (e.g. a smaller rate for E)."""
+
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None) -> None:
+        self.lr = lr
+        self.lr_scale = lr_scale or {}
+        self.t = 0
+
+    def step(self, params: Params, grads: dict[str, Any]) -> None:
+        self.t += 1
+        for name, g in grads.items():
+            lr = self.lr * self.lr_scale.get(name, 1.0)
+            if isinstance(g, RowGrad):
+                self._update(name, params[name], g.values, g.rows, lr)
+            else:
+                self._update(name, params[name], g, None, lr)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray, rows: np.ndarray | None, lr: float) -> None:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to checkpoint (for resuming)."""
+        return {"t": np.array(self.t)}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.t = int(state["t"])
+
+
+class SGD(Optimizer):
+    """θ ← θ - lr · g."""
+
+    def _update(self, name, p, g, rows, lr):
+        if rows is None:
+            p -= lr * g
+        else:
+            p[rows] -= lr * g
+
+
+class _Accumulating(Optimizer):
+    """Optimisers with per-parameter moment arrays, created on first use and shaped like the parameter."""
+
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None) -> None:
+        super().__init__(lr, lr_scale)
+        self.moments: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
+
+    def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
+        m = self.moments[slot]
+        if name not in m:
+            m[name] = np.zeros_like(p)
+        return m[name]
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = super().state()
+        for slot, arrays in self.moments.items():
+            out.update({f"{slot}.{name}": a for name, a in arrays.items()})
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        super().load_state(state)
+        for key, a in state.items():
+            if "." in key:
+                slot, name = key.split(".", 1)
+                self.moments[slot][name] = np.array(a)
+
+
+class AdaGrad(_Accumulating):
+    """G ← G + g²;  θ ← θ - lr · g / (√G + ε)."""
+
+    slots = ("G",)
+    eps = 1e-8
+
+    def _update(self, name, p, g, rows, lr):
+        G = self._slot("G", name, p)
+        if rows is None:
+            G += g * g
+            p -= lr * g / (np.sqrt(G) + self.eps)
+        else:
+            G[rows] += g * g
+            p[rows] -= lr * g / (np.sqrt(G[rows]) + self.eps)
+
+
+class Adam(_Accumulating):
+    """m ← β1 m + (1-β1) g;  v ← β2 v + (1-β2) g²;  θ ← θ - lr · m̂ / (√v̂ + ε), bias-corrected at step t."""
+
+    slots = ("m", "v")
+
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        super().__init__(lr, lr_scale)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def _update(self, name, p, g, rows, lr):
+        m, v = self._slot("m", name, p), self._slot("v", name, p)
+        b1, b2 = self.beta1, self.beta2
+        step = lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        if rows is None:
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            p -= step * m / (np.sqrt(v) + self.eps)
+        else:                                                       # lazy: only the touched rows move
+            m_r = b1 * m[rows] + (1 - b1) * g
+            v_r = b2 * v[rows] + (1 - b2) * g * g
+            m[rows], v[rows] = m_r, v_r
+            p[rows] -= step * m_r / (np.sqrt(v_r) + self.eps)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": AdaGrad, "adam": Adam}
+
+
+def make_optimizer(name: str, lr: float, lr_scale: dict[str, float] | None = None) -> Optimizer:
+    return OPTIMIZERS[name](lr, lr_scale)

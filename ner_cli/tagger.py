@@ -1,0 +1,119 @@
+"""Inference: a loaded model that turns word sequences into IOB2 tags. Pickle-free, so easy to ship to workers.
+
+    tagger = Tagger.load("models/conll2003.npz")          # or Tagger.from_bytes(data) inside a worker
+    tagger.predict([["Peter", "lives", "in", "Lyon"]])     # -> [["B-PER", "O", "O", "B-LOC"]]
+
+Data flows one way: words -> ids/casing (features) -> windows -> scores (model) -> decode -> tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import decode
+from .features import Encoded, Featurizer
+from .model import ModelSpec, Params, pad_by_lengths, scores
+from .modelfile import load_model_arrays
+from .tags import transition_mask
+from .vocab import Vocab
+
+CHUNK_TOKENS = 8192  # tokens scored per matrix product: big enough for BLAS, small enough to keep memory flat
+
+
+def to_iob2_ids(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """IOB2 label list and a map label id -> IOB2 id (IOBES: S-X -> B-X, E-X -> I-X; exact for valid input)."""
+    out: list[str] = []
+    mapping = []
+    for lab in labels:
+        prefix, _, typ = lab.partition("-")
+        new = "O" if lab == "O" else ("B-" if prefix in ("B", "S") else "I-") + typ
+        if new not in out:
+            out.append(new)
+        mapping.append(out.index(new))
+    return out, np.asarray(mapping, dtype=np.int64)
+
+
+class Tagger:
+    """A model ready to tag: parameters, spec, vocabulary, labels and decoding settings."""
+
+    def __init__(self, params: Params, meta: dict[str, Any]) -> None:
+        self.params = params
+        self.meta = meta
+        self.spec = ModelSpec(**meta["spec"])
+        v = meta["vocab"]
+        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
+        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0)
+        self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
+        self.scheme: str = meta.get("tag_scheme", "IOB2")
+        self.decoding: str = meta.get("decode", "viterbi")
+        self.target: str | None = meta.get("target")
+        self.out_labels, self._to_out = to_iob2_ids(self.labels) if self.spec.task != "binary" else (
+            ["O", f"B-{self.target}", f"I-{self.target}"], None)
+        self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
+
+    @classmethod
+    def load(cls, source: str | Path | bytes) -> Tagger:
+        """Load from a `.npz` path or its bytes (validated, allow_pickle=False)."""
+        params, meta = load_model_arrays(source)
+        return cls(params, meta)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Tagger:
+        return cls.load(data)
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags for each sentence (a sequence of words)."""
+        if not sentences:
+            return []
+        return self.predict_encoded(self.featurizer.encode(sentences))
+
+    def predict_encoded(self, enc: Encoded) -> list[list[str]]:
+        ids = self.predict_ids(enc)
+        names = np.asarray(self.out_labels, dtype=object)
+        flat = names[ids].tolist()
+        bounds = np.cumsum(enc.lengths).tolist()
+        return [flat[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+
+    def predict_ids(self, enc: Encoded) -> np.ndarray:
+        """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
+        out = np.empty(len(enc.words), dtype=np.int64)
+        starts = enc.starts
+        s = 0
+        while s < len(enc.lengths):
+            e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
+            e = max(e, s + 1)
+            a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
+            cases = None if enc.cases is None else enc.cases[a:b]
+            out[a:b] = self._decode(scores(self.params, self.spec, enc.words[a:b], cases), enc.lengths[s:e])
+            s = e
+        return out
+
+    def _decode(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Per-token scores of whole sentences -> output label ids."""
+        if self.spec.task == "binary":
+            return binary_runs(S > 0, lengths)
+        if self.decoding == "argmax" and self.spec.loss != "crf":
+            return self._to_out[S.argmax(axis=1)]
+        start_ok, trans_ok, end_ok = self._masks if self.decoding == "viterbi" else (None, None, None)
+        if self.spec.loss == "crf":
+            trans, start, end = self.params["A"], self.params["A_start"], self.params["A_end"]
+        else:
+            S = S - S.max(axis=1, keepdims=True)                  # log-softmax: path score = Σ log p(tag)
+            S = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+            trans = start = end = None
+        S_pad, _, mask = pad_by_lengths(S, None, lengths)
+        paths = decode.viterbi_batch(S_pad, lengths, trans=trans, start=start, end=end,
+                                     allowed=trans_ok, start_ok=start_ok, end_ok=end_ok)
+        return self._to_out[paths[mask]]
+
+
+def binary_runs(positive: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Binary decisions -> ids into ["O", "B-C", "I-C"]: a run of positive tokens is one entity."""
+    first = np.zeros(len(positive), dtype=bool)
+    first[np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)[lengths > 0]] = True
+    prev = np.concatenate(([False], positive[:-1])) & ~first
+    return np.where(positive, np.where(prev, 2, 1), 0)

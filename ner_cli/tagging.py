@@ -1,0 +1,133 @@
+"""Tag streams of raw text (or pre-tokenized CoNLL) in chunks: tokenize -> tagger.predict -> format.
+
+Memory stays flat: lines are read, tagged and written a chunk at a time. Each function yields output
+strings in input order; the CLI writes them. `tag_lines` is the whole pipeline for one process;
+`tag_lines_parallel` fans chunks out to worker processes that each load the model once from its bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import NerError
+from .tagger import Tagger
+from .tokenize import split_sentences, tokenize
+from .writers import FORMATS
+
+CHUNK_LINES = 2000
+
+
+def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int], list[int]]]:
+    """The sentences of one input line, each as (tokens, starts, ends) with offsets into `line`."""
+    if not paragraphs:
+        return [tokenize(line)]
+    out = []
+    for a, b in split_sentences(line):
+        toks, starts, ends = tokenize(line[a:b])
+        out.append((toks, [s + a for s in starts], [e + a for e in ends]))
+    return out
+
+
+def format_chunk(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> str:
+    """Tag a list of lines (without their newlines) and render them in one output format."""
+    per_line = [tokenize_line(line, paragraphs) for line in lines]
+    sentences = [s[0] for sents in per_line for s in sents if s[0]]
+    tags = iter(tagger.predict(sentences))
+    formatter = FORMATS[fmt]
+    out = []
+    for line, sents in zip(lines, per_line, strict=True):
+        toks: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        line_tags: list[str] = []
+        for t, s, e in sents:
+            if not t:
+                continue
+            toks += t
+            starts += s
+            ends += e
+            line_tags += next(tags)
+        out.append(formatter(line, toks, starts, ends, line_tags))
+    return "".join(out)
+
+
+def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
+    """Lines without their end-of-line characters, in lists of `size`."""
+    it = (line.rstrip("\r\n") for line in lines)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def tag_lines(tagger: Tagger, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False) -> Iterator[str]:
+    """Tag raw text lines, yielding the formatted output chunk by chunk (in input order)."""
+    if fmt not in FORMATS:
+        raise NerError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
+    for batch in chunks(lines):
+        yield format_chunk(tagger, batch, fmt, paragraphs)
+
+
+# ---- several processes -------------------------------------------------------------------------------------
+
+_worker_tagger: Tagger | None = None
+
+
+def _init_worker(model_bytes: bytes) -> None:
+    global _worker_tagger
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _worker_tagger = Tagger.from_bytes(model_bytes)
+
+
+def _work(args: tuple[list[str], str, bool]) -> str:
+    lines, fmt, paragraphs = args
+    assert _worker_tagger is not None
+    return format_chunk(_worker_tagger, lines, fmt, paragraphs)
+
+
+def tag_lines_parallel(model_path: str | Path, lines: Iterable[str], workers: int, fmt: str = "conll",
+                       paragraphs: bool = False) -> Iterator[str]:
+    """Like tag_lines over `workers` processes; output stays in input order, at most 2·workers chunks in flight."""
+    import multiprocessing as mp
+
+    data = Path(model_path).read_bytes()
+    Tagger.from_bytes(data)                                        # fail early, in this process, if invalid
+    ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
+        pending: deque = deque()
+        for batch in chunks(lines):
+            pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs),)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def find_model(explicit: str | None, models_dir: str | Path = "models") -> tuple[Path, str]:
+    """The model to use and why: --model, else $NER_MODEL, else the only .npz under ./models/."""
+    if explicit:
+        return Path(explicit), "--model"
+    env = os.environ.get("NER_MODEL")
+    if env:
+        return Path(env), "$NER_MODEL"
+    found = sorted(Path(models_dir).glob("**/*.npz")) if Path(models_dir).is_dir() else []
+    if len(found) == 1:
+        return found[0], f"the only model under {models_dir}/"
+    if not found:
+        raise NerError(f"no model given and none found under ./{models_dir}/",
+                       hint="train one with `ner train CONFIG`, or pass --model PATH, or set NER_MODEL=PATH")
+    listing = "\n".join(f"  {p}" for p in found)
+    raise NerError(f"no model given and {len(found)} found under ./{models_dir}/:\n{listing}",
+                   hint="choose one with --model PATH or NER_MODEL=PATH")
+
+
+def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
+    """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
+    from .conll import parse_conll_lines
+    from .writers import format_conll
+
+    sentences = parse_conll_lines(stream, name=name, require_tags=False)
+    while batch := [s.words for s in itertools.islice(sentences, chunk)]:
+        yield "".join(format_conll(w, t) for w, t in zip(batch, tagger.predict(batch), strict=True))

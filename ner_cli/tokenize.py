@@ -1,0 +1,168 @@
+"""Fast raw-text tokenizer and sentence splitter (CoNLL-2003 / Penn Treebank conventions).
+
+`tokenize(text)` returns parallel lists ``(tokens, starts, ends)`` with ``text[s:e] == tok``
+for every token, whatever the input (emoji, CJK, control characters, lone surrogates from
+``surrogateescape``, very long lines). Whitespace means ``str.isspace()`` (the same set as
+``\\s`` in ``re`` and ``str.split()``); it separates tokens and is never inside one, and every
+other character ends up in exactly one token.
+
+Conventions, in the order the rules are tried at each token start:
+
+* URLs (``http://``, ``https://``, ``ftp://``, ``www.``) stay whole, minus trailing punctuation.
+* Abbreviations from `ABBREVIATIONS` keep their period (``Mr.``, ``Inc.``, ``vs.``, ``Ph.D.``),
+  ``No.`` only before a number; dotted letter sequences stay whole (``U.S.``, ``e.g.``,
+  ``a.m.``); a single capital initial keeps its period before a capitalised word (``J. Smith``).
+* PTB clitics are split off: ``Blackburn's`` -> ``Blackburn 's``, ``don't`` -> ``do n't``
+  (also ``'re 've 'll 'd 'm``, either apostrophe, any case). Other apostrophes between
+  letters stay inside the word (``O'Neill``).
+* Words are runs of word characters (``\\w`` plus combining marks, ZWJ/ZWNJ, emoji
+  modifiers); they stay together across inner hyphens (``Anglo-French``, ``1996-08-22``) and,
+  between digits, across ``. , : /`` (``1,000.50``, ``3:30``, ``1/2``). A word may continue
+  into an e-mail address (``jane.doe@example.com``).
+* Runs ``...``, ``--``, ``''`` and ````` are one token; any other character is its own token
+  (combining marks and emoji ZWJ sequences stay attached; a flag is one token).
+
+`split_sentences(text)` returns ``(start, end)`` spans of the sentences of a paragraph; it
+only splits at whitespace, so every span is a whole number of tokens.
+
+The tokenizer is one compiled regex run with ``findall``; offsets are rebuilt from the
+lengths of the matched whitespace gaps and tokens with C-level ``accumulate``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from itertools import accumulate, chain
+
+__all__ = ["ABBREVIATIONS", "split_sentences", "tokenize"]
+
+ABBREVIATIONS: frozenset[str] = frozenset(
+    {
+        "Mr", "Mrs", "Ms", "Messrs", "Dr", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sen", "Rep",
+        "Gov", "Gen", "Col", "Lt", "Capt", "Sgt", "Cmdr", "Adm", "Rev", "Hon", "Inc", "Ltd",
+        "Corp", "Co", "Bros", "Dept", "Univ", "Ave", "Blvd", "Jan", "Feb", "Mar", "Apr", "Jun",
+        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "vs", "etc", "approx", "cf", "al",
+        "Ph.D", "e.g", "i.e", "a.m", "p.m",
+    }
+)
+"""Words that keep a following period (stored without it), case-sensitive."""
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_CLOSERS = "\"'”’»)\\]}"
+_OPENERS = "\"'“‘«([{"
+
+
+def _mark_class() -> str:
+    """Character-class body for characters that attach to the preceding character."""
+    ranges: list[list[int]] = []
+    limits = (range(0x20000), range(0xE0000, 0xE1000)) if sys.maxunicode > 0xFFFF else (range(0x10000),)
+    for cp in chain.from_iterable(limits):
+        if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    body = "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+    return body + "\u200c\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
+
+
+def _trie_regex(words: list[str]) -> str:
+    """A regex alternation matching exactly `words`, factored as a trie (faster to try)."""
+    branches: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            branches.setdefault(word[0], []).append(word[1:])
+    alts = [re.escape(c) + _trie_regex(rest) for c, rest in sorted(branches.items())]
+    if not alts:
+        return ""
+    optional = "" in words
+    body = alts[0] if len(alts) == 1 and not optional else "(?:" + "|".join(alts) + ")"
+    return body + ("?" if optional else "")
+
+
+def _build_pattern() -> re.Pattern[str]:
+    """Compile the token regex; group 1 is the whitespace gap, group 2 the token."""
+    j = _mark_class()
+    w = rf"[\w{j}]"
+    nw = rf"(?!{w})"
+    letter = r"[^\W\d_]"
+    clitic = "(?:[sdmSDM]|re|ve|ll|RE|VE|LL|Re|Ve|Ll)"
+    join = rf"(?:[-\u2010\u2011]|(?<=\d)[.,:/](?=\d)|['’](?!(?:{clitic}|[tT]){nw}))"
+    email = r"(?=[\w.+-]{0,64}@)(?:[.+-]\w+)*@[\w-]+(?:\.[\w-]+)+"
+    token = "|".join(
+        [
+            rf"(?:(?:https?|ftp)://|www\.)[^\s<>\"]*[^\s<>\".,;:!?'”’)\]}}]",
+            rf"{_trie_regex(sorted(ABBREVIATIONS))}\.",
+            r"No(?:s)?\.(?=\s*\d)",
+            rf"{letter}\.(?:(?:{letter}\.)+|(?<=[{_UPPER}]\.)(?=\s+[{_UPPER}]))",
+            rf"{w}+(?:{join}{w}+)*(?:{email})?(?!['’][tT]{nw})",
+            rf"(?<={w})(?:['’]{clitic}|[nN]['’][tT]){nw}",
+            r"\.{2,}|-{2,}|''|``",
+            r"[\U0001f1e6-\U0001f1ff]{2}",
+            rf"\S(?:\u200d\S|[{j}])*",
+        ]
+    )
+    return re.compile(rf"(?<!\s)(\s*+)({token})")
+
+
+_TOKEN_RE = _build_pattern()
+
+
+def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
+    """Split `text` into (tokens, starts, ends); ends are exclusive and text[s:e] == token."""
+    flat = list(chain.from_iterable(_TOKEN_RE.findall(text)))
+    pos = list(accumulate(map(len, flat), initial=0))
+    return flat[1::2], pos[1::2], pos[2::2]
+
+
+_BOUNDARY_RE = re.compile(rf"[.!?]+[{_CLOSERS}]*(\s+)")
+_DOTTED_RE = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+_LEADING_PUNCT = _OPENERS + "-–—/*#"
+
+
+def _word_before(text: str, end: int) -> str:
+    """The whitespace-delimited chunk ending at `end`, without leading brackets/quotes."""
+    chunk = text[max(0, end - 40) : end]
+    if not chunk or chunk[-1].isspace():
+        return ""
+    return chunk.split()[-1].lstrip(_LEADING_PUNCT)
+
+
+def _keeps_period(word: str, next_char: str) -> bool:
+    """True if a period after `word` is part of an abbreviation, not a sentence end."""
+    if word in ABBREVIATIONS or _DOTTED_RE.fullmatch(word):
+        return True
+    if len(word) == 1 and word.isupper():
+        return True
+    return word in ("No", "Nos") and next_char.isdigit()
+
+
+def _is_boundary(text: str, m: re.Match[str]) -> bool:
+    """Decide whether the punctuation + whitespace match `m` ends a sentence."""
+    nxt = m.end()
+    if nxt >= len(text):
+        return False
+    c = text[nxt]
+    if not (c.isupper() or c.isdigit() or c in _OPENERS):
+        return False
+    punct_end = m.start(1)
+    if text[m.start() : punct_end].rstrip(_CLOSERS) != ".":
+        return True
+    return not _keeps_period(_word_before(text, m.start()), c)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences in `text`, stripped of surrounding whitespace."""
+    body_end = len(text.rstrip())
+    start = len(text) - len(text.lstrip())
+    if start >= body_end:
+        return []
+    spans: list[tuple[int, int]] = []
+    for m in _BOUNDARY_RE.finditer(text, start, body_end):
+        if _is_boundary(text, m):
+            spans.append((start, m.start(1)))
+            start = m.end()
+    spans.append((start, body_end))
+    return spans

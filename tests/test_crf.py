@@ -1,0 +1,210 @@
+"""Sentence-level log-likelihood (linear-chain CRF): brute-force logZ and finite-difference gradients."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ner_cli.crf import CRF_DISALLOWED, crf_backward, crf_nll
+from ner_cli.decode import lengths_to_mask
+
+Problem = dict[str, np.ndarray]
+
+
+def make_problem(rng: np.random.Generator, B: int, T: int, C: int, dtype: type = np.float64) -> Problem:
+    """Random S (B, T, C), tags, left-aligned mask with random lengths in [0, T], A, A_start, A_end."""
+    lengths = rng.integers(0, T + 1, size=B)
+    lengths[0] = T  # at least one full-length sentence
+    return {
+        "S": rng.normal(size=(B, T, C)).astype(dtype),
+        "tags": rng.integers(0, C, size=(B, T)),
+        "mask": lengths_to_mask(lengths, T),
+        "A": rng.normal(size=(C, C)).astype(dtype),
+        "A_start": rng.normal(size=C).astype(dtype),
+        "A_end": rng.normal(size=C).astype(dtype),
+    }
+
+
+def path_score(S: np.ndarray, y: tuple[int, ...], A: np.ndarray, st: np.ndarray, en: np.ndarray) -> float:
+    """Score of path y for one sentence S (L, C), written as plain Python sums."""
+    s = st[y[0]] + en[y[-1]] + sum(S[t, y[t]] for t in range(len(y)))
+    return float(s + sum(A[y[t - 1], y[t]] for t in range(1, len(y))))
+
+
+def brute_log_z(S: np.ndarray, A: np.ndarray, st: np.ndarray, en: np.ndarray) -> float:
+    """logZ of one sentence S (L, C) by enumerating all C^L paths."""
+    L, C = S.shape
+    scores = [path_score(S, y, A, st, en) for y in itertools.product(range(C), repeat=L)]
+    return float(np.logaddexp.reduce(scores))
+
+
+def loss_of(p: Problem, **constraints: np.ndarray) -> float:
+    return crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"], **constraints)[0]
+
+
+def numeric_grad(p: Problem, name: str, eps: float = 1e-6, **constraints: np.ndarray) -> np.ndarray:
+    """Central differences of the loss wrt p[name], float64."""
+    x = p[name]
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = loss_of(p, **constraints)
+        x[idx] = old - eps
+        down = loss_of(p, **constraints)
+        x[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / max(np.abs(a).max() + np.abs(b).max(), 1e-12))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_z_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    p = make_problem(rng, B=5, T=4, C=3)
+    _, cache = crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])
+    for b, L in enumerate(p["mask"].sum(axis=1)):
+        expected = brute_log_z(p["S"][b, :L], p["A"], p["A_start"], p["A_end"]) if L else 0.0
+        assert cache.log_z[b] == pytest.approx(expected, abs=1e-10)
+
+
+def test_loss_is_sum_of_logz_minus_gold() -> None:
+    rng = np.random.default_rng(7)
+    p = make_problem(rng, B=4, T=3, C=3)
+    expected = 0.0
+    for b, L in enumerate(p["mask"].sum(axis=1)):
+        if L:
+            S, y = p["S"][b, :L], tuple(p["tags"][b, :L])
+            logz = brute_log_z(S, p["A"], p["A_start"], p["A_end"])
+            expected += logz - path_score(S, y, p["A"], p["A_start"], p["A_end"])
+    assert loss_of(p) == pytest.approx(expected, abs=1e-10)
+
+
+def test_log_z_with_constraints_excludes_disallowed_paths() -> None:
+    rng = np.random.default_rng(3)
+    p = make_problem(rng, B=1, T=4, C=3)
+    allowed = np.ones((3, 3), dtype=bool)
+    allowed[0, 2] = allowed[2, 1] = False
+    start_ok = np.array([True, False, True])
+    end_ok = np.array([True, True, False])
+    _, cache = crf_nll(
+        p["S"],
+        p["tags"],
+        p["mask"],
+        p["A"],
+        p["A_start"],
+        p["A_end"],
+        allowed=allowed,
+        start_ok=start_ok,
+        end_ok=end_ok,
+    )
+    ok_paths = [
+        y
+        for y in itertools.product(range(3), repeat=4)
+        if start_ok[y[0]] and end_ok[y[-1]] and all(allowed[y[t - 1], y[t]] for t in range(1, 4))
+    ]
+    scores = [path_score(p["S"][0], y, p["A"], p["A_start"], p["A_end"]) for y in ok_paths]
+    assert cache.log_z[0] == pytest.approx(np.logaddexp.reduce(scores), abs=1e-10)
+
+
+def gold_compatible_constraints(rng: np.random.Generator, p: Problem) -> dict[str, np.ndarray]:
+    """Random allowed (C, C) / start_ok / end_ok masks that still allow every gold path of p."""
+    C = p["A"].shape[0]
+    tags, mask = p["tags"], p["mask"]
+    lengths = mask.sum(axis=1)
+    allowed = rng.random((C, C)) > 0.4
+    allowed[tags[:, :-1][mask[:, 1:]], tags[:, 1:][mask[:, 1:]]] = True
+    start_ok, end_ok = rng.random(C) > 0.4, rng.random(C) > 0.4
+    start_ok[tags[lengths > 0, 0]] = True
+    end_ok[tags[np.arange(len(tags)), lengths - 1][lengths > 0]] = True
+    return {"allowed": allowed, "start_ok": start_ok, "end_ok": end_ok}
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("constrained", [False, True])
+def test_gradients_match_finite_differences(seed: int, constrained: bool) -> None:
+    rng = np.random.default_rng(seed)
+    C = 4
+    p = make_problem(rng, B=4, T=5, C=C)
+    cons: dict[str, np.ndarray] = {}
+    if constrained:
+        cons = gold_compatible_constraints(rng, p)
+    _, cache = crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"], **cons)
+    analytic = dict(zip(["S", "A", "A_start", "A_end"], crf_backward(cache), strict=True))
+    for name, grad in analytic.items():
+        err = rel_error(grad, numeric_grad(p, name, **cons))
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_padding_gets_zero_gradient_and_does_not_change_loss() -> None:
+    rng = np.random.default_rng(11)
+    p = make_problem(rng, B=3, T=6, C=3)
+    dS = crf_backward(crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])[1])[0]
+    assert np.all(dS[~p["mask"]] == 0)
+    before = loss_of(p)
+    p["S"][~p["mask"]] = 1e3
+    p["tags"][~p["mask"]] = -1
+    assert loss_of(p) == pytest.approx(before, abs=1e-9)
+
+
+def test_gradient_identities() -> None:
+    """Node marginals sum to 1 per token, so every valid row of dS sums to 0."""
+    rng = np.random.default_rng(5)
+    p = make_problem(rng, B=6, T=7, C=5)
+    dS, dA, dA_start, dA_end = crf_backward(
+        crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])[1]
+    )
+    np.testing.assert_allclose(dS.sum(axis=2), 0, atol=1e-12)
+    np.testing.assert_allclose(dA_start.sum(), 0, atol=1e-12)
+    np.testing.assert_allclose(dA_end.sum(), 0, atol=1e-12)
+    np.testing.assert_allclose(dA.sum(), 0, atol=1e-12)
+
+
+def test_float32_matches_float64() -> None:
+    rng = np.random.default_rng(2)
+    p64 = make_problem(rng, B=8, T=12, C=9)
+    p32 = {k: (v.astype(np.float32) if v.dtype == np.float64 else v) for k, v in p64.items()}
+    l64, c64 = crf_nll(p64["S"], p64["tags"], p64["mask"], p64["A"], p64["A_start"], p64["A_end"])
+    l32, c32 = crf_nll(p32["S"], p32["tags"], p32["mask"], p32["A"], p32["A_start"], p32["A_end"])
+    assert l32 == pytest.approx(l64, rel=1e-5)
+    for g32, g64 in zip(crf_backward(c32), crf_backward(c64), strict=True):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, atol=1e-4)
+
+
+def test_large_scores_and_constraints_stay_finite_in_float32() -> None:
+    rng = np.random.default_rng(4)
+    p = {
+        k: (v * 50).astype(np.float32) if v.dtype == np.float64 else v
+        for k, v in make_problem(rng, B=3, T=10, C=5).items()
+    }
+    allowed = np.eye(5, dtype=bool) | (rng.random((5, 5)) > 0.5)
+    loss, cache = crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"], allowed=allowed)
+    assert np.isfinite(loss)
+    assert all(np.all(np.isfinite(g)) for g in crf_backward(cache))
+    assert CRF_DISALLOWED < 0
+
+
+def test_edge_shapes() -> None:
+    rng = np.random.default_rng(0)
+    for T in (0, 1):
+        p = make_problem(rng, B=2, T=T, C=3)
+        loss, cache = crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])
+        dS, dA, dA_start, dA_end = crf_backward(cache)
+        assert dS.shape == (2, T, 3) and dA.shape == (3, 3) and dA_start.shape == dA_end.shape == (3,)
+        if T == 0:
+            assert loss == 0.0
+        else:
+            assert np.all(dA == 0)
+
+
+def test_mask_with_holes_is_rejected() -> None:
+    rng = np.random.default_rng(0)
+    p = make_problem(rng, B=1, T=3, C=2)
+    with pytest.raises(ValueError, match="left-aligned"):
+        crf_nll(p["S"], p["tags"], np.array([[True, False, True]]), p["A"], p["A_start"], p["A_end"])
