@@ -17,6 +17,11 @@ from typing import Annotated
 
 import typer
 
+# The matrices here are small (a minibatch x a few hundred): one BLAS thread is faster than two fighting
+# over two cores, and keeps runs reproducible. Set OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to choose.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 app = typer.Typer(
     name="ner",
     help="Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand.",

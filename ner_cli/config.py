@@ -141,6 +141,13 @@ def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
     return problems
 
 
+def _as_float(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """'train.lr=0.01' -> ('train.lr', 0.01). The value is read as a YAML scalar, falling back to a string."""
     if "=" not in text:
@@ -152,6 +159,12 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = raw
     if isinstance(value, dict | list):
         value = raw
+    if isinstance(value, str):                     # YAML 1.1 reads "1e-3" as a string; numbers are meant
+        for number in (int, float):
+            try:
+                return key.strip(), number(value)
+            except ValueError:
+                pass
     return key.strip(), value
 
 
@@ -192,6 +205,8 @@ def build_config(raw: dict[str, Any], overrides: list[str] = (), source: str = "
                 problems.append(f"{where}{sec}.{key}: unknown key (valid: {', '.join(hints)})"
                                 + _nearest(key, list(hints)))
                 continue
+            if hints[key] is float and isinstance(value, str):
+                value = _as_float(value)                   # YAML 1.1 reads "1e-3" as a string
             problems += _check_value(f"{sec}.{key}", hints[key], value, where)
             kwargs[sec][key] = value
     if problems:

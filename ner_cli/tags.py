@@ -172,27 +172,24 @@ def entities_to_tags(entities: Iterable[tuple[str, int, int]], length: int, sche
 
 def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
     """IOB1 -> IOB2: an ``I-X`` that begins an entity (after O, at the start, after another type) -> B-X."""
-    prevs = [None, *tags[:-1]]
     return [
         f"B-{_type(tag)}" if _prefix(tag) == "I" and _type(prev) != _type(tag) else tag
-        for prev, tag in zip(prevs, tags, strict=True)
+        for prev, tag in zip([None, *tags], tags, strict=False)  # (previous or None, tag)
     ]
 
 
 def iob2_to_iob1(tags: Sequence[str]) -> list[str]:
     """IOB2 -> IOB1: ``B-X`` stays only right after a tag of type X (two touching entities); else I-X."""
-    prevs = [None, *tags[:-1]]
     return [
         f"I-{_type(tag)}" if _prefix(tag) == "B" and _type(prev) != _type(tag) else tag
-        for prev, tag in zip(prevs, tags, strict=True)
+        for prev, tag in zip([None, *tags], tags, strict=False)  # (previous or None, tag)
     ]
 
 
 def iob2_to_iobes(tags: Sequence[str]) -> list[str]:
     """IOB2 -> IOBES: a one-token entity's B-X becomes S-X, an entity's last I-X becomes E-X."""
-    nexts = [*tags[1:], None]
     out = []
-    for tag, nxt in zip(tags, nexts, strict=True):
+    for tag, nxt in zip(tags, [*tags[1:], None], strict=False):  # (tag, next or None)
         prefix, type_ = split_tag(tag)
         continued = nxt is not None and _prefix(nxt) == "I" and _type(nxt) == type_
         if prefix in "BI" and not continued:

@@ -54,8 +54,12 @@ _CLOSERS = "\"'”’»)\\]}"
 _OPENERS = "\"'“‘«([{"
 
 
-def _mark_class() -> str:
-    """Character-class body for characters that attach to the preceding character."""
+def _mark_classes() -> tuple[str, str]:
+    """Class bodies (BMP, astral) of characters that attach to the preceding character.
+
+    They are kept apart because a class with astral ranges is matched range by range, while a
+    BMP-only class compiles to a fast bitmap: only the BMP part is used inside words.
+    """
     ranges: list[list[int]] = []
     limits = (range(0x20000), range(0xE0000, 0xE1000)) if sys.maxunicode > 0xFFFF else (range(0x10000),)
     for cp in chain.from_iterable(limits):
@@ -64,8 +68,11 @@ def _mark_class() -> str:
                 ranges[-1][1] = cp
             else:
                 ranges.append([cp, cp])
-    body = "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
-    return body + "\u200c\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
+    ranges += [[0x200C, 0x200D], [0x1F3FB, 0x1F3FF], [0xE0020, 0xE007F]]
+    bodies = ["", ""]
+    for a, b in ranges:
+        bodies[a > 0xFFFF] += chr(a) if a == b else f"{chr(a)}-{chr(b)}"
+    return bodies[0], bodies[1]
 
 
 def _trie_regex(words: list[str]) -> str:
@@ -84,8 +91,8 @@ def _trie_regex(words: list[str]) -> str:
 
 def _build_pattern() -> re.Pattern[str]:
     """Compile the token regex; group 1 is the whitespace gap, group 2 the token."""
-    j = _mark_class()
-    w = rf"[\w{j}]"
+    bmp, astral = _mark_classes()
+    w = rf"[\w{bmp}]"
     nw = rf"(?!{w})"
     letter = r"[^\W\d_]"
     clitic = "(?:[sdmSDM]|re|ve|ll|RE|VE|LL|Re|Ve|Ll)"
@@ -101,7 +108,7 @@ def _build_pattern() -> re.Pattern[str]:
             rf"(?<={w})(?:['’]{clitic}|[nN]['’][tT]){nw}",
             r"\.{2,}|-{2,}|''|``",
             r"[\U0001f1e6-\U0001f1ff]{2}",
-            rf"\S(?:\u200d\S|[{j}])*",
+            rf"\S(?:\u200d\S|[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])*",
         ]
     )
     return re.compile(rf"(?<!\s)(\s*+)({token})")
@@ -117,7 +124,7 @@ def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
     return flat[1::2], pos[1::2], pos[2::2]
 
 
-_BOUNDARY_RE = re.compile(rf"[.!?]+[{_CLOSERS}]*(\s+)")
+_BOUNDARY_RE = re.compile(rf"(?<![.!?])[.!?]++[{_CLOSERS}]*+(\s+)")
 _DOTTED_RE = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _LEADING_PUNCT = _OPENERS + "-–—/*#"
 

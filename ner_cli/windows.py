@@ -18,6 +18,8 @@ def padded_positions(lengths: np.ndarray, window: int) -> tuple[np.ndarray, int]
     lengths: (S,) tokens per sentence. Returns (positions (N,), M) with N = lengths.sum().
     """
     lengths = np.asarray(lengths, dtype=np.int64)
+    if len(lengths) == 0:
+        return np.zeros(0, dtype=np.int64), 0
     padded = lengths + 2 * window
     starts = np.concatenate(([0], np.cumsum(padded)[:-1]))          # (S,) first slot of each sentence
     first_token = np.repeat(starts + window, lengths)               # (N,) slot of the sentence's first token

@@ -156,9 +156,7 @@ def test_gradient_identities() -> None:
     """Node marginals sum to 1 per token, so every valid row of dS sums to 0."""
     rng = np.random.default_rng(5)
     p = make_problem(rng, B=6, T=7, C=5)
-    dS, dA, dA_start, dA_end = crf_backward(
-        crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])[1]
-    )
+    dS, dA, dA_start, dA_end = crf_backward(crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"])[1])
     np.testing.assert_allclose(dS.sum(axis=2), 0, atol=1e-12)
     np.testing.assert_allclose(dA_start.sum(), 0, atol=1e-12)
     np.testing.assert_allclose(dA_end.sum(), 0, atol=1e-12)

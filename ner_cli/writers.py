@@ -1,0 +1,141 @@
+"""Output formats of ``ner tag``: CoNLL columns, JSON lines and inline brackets.
+
+Every entry of `FORMATS` renders ONE input line (given without its newline) and takes the same
+arguments, flat over all sentences of the line (several in paragraph mode)::
+
+    FORMATS[name](line, tokens, starts, ends, tags, *, entities=None, line_no=None,
+                  include_tokens=False) -> str
+
+``starts``/``ends`` are character offsets into ``line`` (end exclusive) as produced by
+`ner_cli.tokenize.tokenize`, shifted by the sentence start in paragraph mode. Entities are
+``get_entities(tags)`` (conlleval rules) unless ``entities`` — (label, first token, end token
+exclusive) over the flat token list — is given; in paragraph mode pass
+``entities=sentence_entities(per_sentence_tags)`` so that no entity can run across a
+sentence boundary. Keyword arguments a format has no use for are ignored.
+
+* ``conll``: ``token<TAB>tag`` per token, then one blank line; the whole line is one block
+  (call `format_conll` per sentence for one block per sentence).
+* ``jsonl``: one JSON object per line, ``{"text": line, "entities": [{"start", "end",
+  "label", "text"}]}`` (``"line"`` first when ``line_no`` is given, ``"tokens"`` and
+  ``"tags"`` last with ``include_tokens``). ``start``/``end`` are character offsets into the
+  line, so ``text[start:end] == entity["text"]`` always. Non-ASCII is written as is
+  (``ensure_ascii=False``), so text decoded with ``surrogateescape`` round-trips.
+* ``inline``: the line unchanged except that each entity is wrapped as ``[LABEL text]``.
+
+Empty (or whitespace-only) input lines are never dropped, so output stays aligned with the
+input: conll writes a single blank line, jsonl ``{"text": "", "entities": []}`` (with the
+line's own text), inline an empty line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
+
+from .tags import get_entities
+
+__all__ = [
+    "FORMATS",
+    "Entity",
+    "char_entities",
+    "format_conll",
+    "format_inline",
+    "format_jsonl",
+    "sentence_entities",
+]
+
+Entity = tuple[str, int, int]
+"""(label, first token, end token exclusive)."""
+
+LineFormatter = Callable[..., str]
+
+
+def sentence_entities(tag_lists: Iterable[Sequence[str]]) -> list[Entity]:
+    """Entities of consecutive sentences, token indices shifted into the flat (concatenated) list."""
+    lists = list(tag_lists)
+    offsets = accumulate((len(tags) for tags in lists), initial=0)
+    return [(label, i + off, j + off) for tags, off in zip(lists, offsets) for label, i, j in get_entities(tags)]
+
+
+def char_entities(
+    starts: Sequence[int], ends: Sequence[int], tags: Sequence[str], entities: Sequence[Entity] | None = None
+) -> list[tuple[str, int, int]]:
+    """(label, char start, char end) of each entity: start of its first token, end of its last."""
+    if len(starts) != len(tags) or len(ends) != len(tags):
+        raise ValueError(f"{len(starts)} starts and {len(ends)} ends for {len(tags)} tags")
+    spans = get_entities(tags) if entities is None else entities
+    return [(label, starts[i], ends[j - 1]) for label, i, j in spans]
+
+
+def format_conll(tokens: Sequence[str], tags: Sequence[str]) -> str:
+    """``token<TAB>tag`` lines followed by one blank line; just ``"\\n"`` for no tokens."""
+    if not tokens:
+        return "\n"
+    return "\n".join(map("\t".join, zip(tokens, tags, strict=True))) + "\n\n"
+
+
+def format_jsonl(
+    line: str,
+    tokens: Sequence[str],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    tags: Sequence[str],
+    *,
+    entities: Sequence[Entity] | None = None,
+    line_no: int | None = None,
+    include_tokens: bool = False,
+) -> str:
+    """One JSON object and a newline; entity offsets are characters into `line`."""
+    obj: dict[str, object] = {} if line_no is None else {"line": line_no}
+    obj["text"] = line
+    obj["entities"] = [
+        {"start": s, "end": e, "label": label, "text": line[s:e]}
+        for label, s, e in char_entities(starts, ends, tags, entities)
+    ]
+    if include_tokens:
+        obj["tokens"] = list(tokens)
+        obj["tags"] = list(tags)
+    return json.dumps(obj, ensure_ascii=False) + "\n"
+
+
+def format_inline(
+    line: str,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    tags: Sequence[str],
+    *,
+    entities: Sequence[Entity] | None = None,
+) -> str:
+    """`line` with each entity wrapped as ``[LABEL text]``, everything else verbatim, then a newline."""
+    pieces: list[str] = []
+    prev = 0
+    for label, s, e in char_entities(starts, ends, tags, entities):
+        pieces += (line[prev:s], "[", label, " ", line[s:e], "]")
+        prev = e
+    pieces += (line[prev:], "\n")
+    return "".join(pieces)
+
+
+def _conll_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
+                tags: Sequence[str], **_: object) -> str:
+    """`format_conll` behind the uniform `FORMATS` signature."""
+    return format_conll(tokens, tags)
+
+
+def _inline_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
+                 tags: Sequence[str], *, entities: Sequence[Entity] | None = None, **_: object) -> str:
+    """`format_inline` behind the uniform `FORMATS` signature."""
+    return format_inline(line, starts, ends, tags, entities=entities)
+
+
+def _jsonl_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
+                tags: Sequence[str], *, entities: Sequence[Entity] | None = None, line_no: int | None = None,
+                include_tokens: bool = False, **_: object) -> str:
+    """`format_jsonl` behind the uniform `FORMATS` signature."""
+    return format_jsonl(line, tokens, starts, ends, tags, entities=entities, line_no=line_no,
+                        include_tokens=include_tokens)
+
+
+FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": _jsonl_line, "inline": _inline_line}
+"""--format name -> formatter of one input line (uniform signature, see the module docstring)."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: a small model trained once per session on the sample corpus in data/sample/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+CONLL = ROOT.parent / "shared" / "data" / "conll2003"
+
+
+@pytest.fixture(scope="session")
+def sample_model(tmp_path_factory) -> Path:
+    """Train a small multi-class model on data/sample (a few seconds) and return its path."""
+    from ner_cli.config import build_config
+    from ner_cli.runner import run_training
+
+    out = tmp_path_factory.mktemp("models") / "sample.npz"
+    cfg = build_config({
+        "data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+        "model": {"hidden": 32, "case_dim": 4},
+        "train": {"epochs": 6, "lr": 0.005, "seed": 1},
+        "output": {"path": str(out)},
+    })
+    run_training(cfg, quiet=True, echo=lambda *a, **k: None)
+    return out
