@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -91,7 +91,7 @@ def train(
         run_training(cfg, quiet=quiet, echo=_stderr)
 
 
-class EvalFormat(str, Enum):
+class EvalFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -134,13 +134,13 @@ def eval_(
         sys.stdout.write("\n" + confusion_text(ev.labels, ev.confusion))
 
 
-class TagFormat(str, Enum):
+class TagFormat(StrEnum):
     conll = "conll"
     jsonl = "jsonl"
     inline = "inline"
 
 
-class InputFormat(str, Enum):
+class InputFormat(StrEnum):
     text = "text"
     conll = "conll"
 
@@ -163,8 +163,8 @@ def tag(
 ) -> None:
     """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
     with user_errors():
-        from .tagging import find_model, tag_conll_input, tag_lines, tag_lines_parallel
         from .tagger import Tagger
+        from .tagging import find_model, tag_conll_input, tag_lines, tag_lines_parallel
 
         path, why = find_model(model)
         tagger = Tagger.load(path)

@@ -96,6 +96,7 @@ class _Builder:
         self.line = 0
 
     def add(self, word: str, tag: str | None, fields: list[str], lineno: int) -> None:
+        """Append a token (and its tag unless None), remembering the line of the first."""
         if not self.words:
             self.line = lineno
         self.words.append(word)

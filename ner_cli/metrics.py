@@ -91,6 +91,7 @@ def _chunks(tags: list[str], types: list[str]) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _type_scores(found_gold: int, found: int, correct: int) -> TypeScores:
+    """One type's scores from its three counts, with conlleval's zero rules."""
     precision, recall = _percent(correct, found), _percent(correct, found_gold)
     return TypeScores(precision, recall, _f1(precision, recall), found_gold, found, correct)
 

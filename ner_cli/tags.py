@@ -12,7 +12,7 @@ Each converter names its direction and assumes valid input: run `repair_tags` fi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -85,7 +85,7 @@ def start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
     return tag != "O" and prev_type != type_
 
 
-def _boundary_tables(rule) -> np.ndarray:
+def _boundary_tables(rule: Callable[[str, str, str, str], bool]) -> np.ndarray:
     """(2, P, P) table of `rule` over prefix pairs: [0] for equal types, [1] for different types."""
     table = np.zeros((2, len(PREFIXES), len(PREFIXES)), dtype=bool)
     for i, prev in enumerate(PREFIXES):
@@ -239,6 +239,7 @@ def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
 
 
 def _name(tag: str | None, where: str) -> str:
+    """A tag for a message; the boundary (None) reads "sentence start" or "sentence end"."""
     return tag if tag is not None else f"sentence {where}"
 
 

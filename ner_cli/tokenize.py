@@ -38,15 +38,10 @@ from itertools import accumulate, chain
 
 __all__ = ["ABBREVIATIONS", "split_sentences", "tokenize"]
 
-ABBREVIATIONS: frozenset[str] = frozenset(
-    {
-        "Mr", "Mrs", "Ms", "Messrs", "Dr", "Prof", "St", "Mt", "Ft", "Jr", "Sr", "Sen", "Rep",
-        "Gov", "Gen", "Col", "Lt", "Capt", "Sgt", "Cmdr", "Adm", "Rev", "Hon", "Inc", "Ltd",
-        "Corp", "Co", "Bros", "Dept", "Univ", "Ave", "Blvd", "Jan", "Feb", "Mar", "Apr", "Jun",
-        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "vs", "etc", "approx", "cf", "al",
-        "Ph.D", "e.g", "i.e", "a.m", "p.m",
-    }
-)
+_ABBREVIATION_LIST = """Mr Mrs Ms Messrs Dr Prof St Mt Ft Jr Sr Sen Rep Gov Gen Col Lt Capt Sgt Cmdr Adm Rev
+    Hon Inc Ltd Corp Co Bros Dept Univ Ave Blvd Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
+    vs etc approx cf al Ph.D e.g i.e a.m p.m"""
+ABBREVIATIONS: frozenset[str] = frozenset(_ABBREVIATION_LIST.split())
 """Words that keep a following period (stored without it), case-sensitive."""
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -100,7 +95,7 @@ def _build_pattern() -> re.Pattern[str]:
     email = r"(?=[\w.+-]{0,64}@)(?:[.+-]\w+)*@[\w-]+(?:\.[\w-]+)+"
     token = "|".join(
         [
-            rf"(?:(?:https?|ftp)://|www\.)[^\s<>\"]*[^\s<>\".,;:!?'”’)\]}}]",
+            r"(?:(?:https?|ftp)://|www\.)[^\s<>\"]*[^\s<>\".,;:!?'”’)\]}]",
             rf"{_trie_regex(sorted(ABBREVIATIONS))}\.",
             r"No(?:s)?\.(?=\s*\d)",
             rf"{letter}\.(?:(?:{letter}\.)+|(?<=[{_UPPER}]\.)(?=\s+[{_UPPER}]))",

@@ -173,7 +173,8 @@ class Trainer:
         parts = batches(len(enc.lengths), self.cfg.train.batch_size, self.rng)
         total = 0.0
         for i, ids in enumerate(parts):
-            loss, cache = forward(self.params, spec, make_batch(enc, ids), self.rng)
+            with np.errstate(over="ignore", invalid="ignore"):       # a diverging run is reported just below
+                loss, cache = forward(self.params, spec, make_batch(enc, ids), self.rng)
             if not np.isfinite(loss):
                 raise TrainingDiverged(
                     f"the training loss became {loss} in epoch {self.epoch}, batch {i + 1}",

@@ -54,8 +54,12 @@ LineFormatter = Callable[..., str]
 def sentence_entities(tag_lists: Iterable[Sequence[str]]) -> list[Entity]:
     """Entities of consecutive sentences, token indices shifted into the flat (concatenated) list."""
     lists = list(tag_lists)
-    offsets = accumulate((len(tags) for tags in lists), initial=0)
-    return [(label, i + off, j + off) for tags, off in zip(lists, offsets) for label, i, j in get_entities(tags)]
+    offsets = list(accumulate((len(tags) for tags in lists), initial=0))[:-1]
+    return [
+        (label, i + off, j + off)
+        for tags, off in zip(lists, offsets, strict=True)
+        for label, i, j in get_entities(tags)
+    ]
 
 
 def char_entities(
@@ -64,8 +68,9 @@ def char_entities(
     """(label, char start, char end) of each entity: start of its first token, end of its last."""
     if len(starts) != len(tags) or len(ends) != len(tags):
         raise ValueError(f"{len(starts)} starts and {len(ends)} ends for {len(tags)} tags")
-    spans = get_entities(tags) if entities is None else entities
-    return [(label, starts[i], ends[j - 1]) for label, i, j in spans]
+    if entities is None:  # all-O lines are common: skip get_entities' fixed numpy overhead for them
+        entities = [] if set(tags) <= {"O"} else get_entities(tags)
+    return [(label, starts[i], ends[j - 1]) for label, i, j in entities]
 
 
 def format_conll(tokens: Sequence[str], tags: Sequence[str]) -> str:
@@ -117,24 +122,43 @@ def format_inline(
     return "".join(pieces)
 
 
-def _conll_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
-                tags: Sequence[str], **_: object) -> str:
+def _conll_line(
+    line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str], **_: object
+) -> str:
     """`format_conll` behind the uniform `FORMATS` signature."""
     return format_conll(tokens, tags)
 
 
-def _inline_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
-                 tags: Sequence[str], *, entities: Sequence[Entity] | None = None, **_: object) -> str:
+def _inline_line(
+    line: str,
+    tokens: Sequence[str],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    tags: Sequence[str],
+    *,
+    entities: Sequence[Entity] | None = None,
+    **_: object,
+) -> str:
     """`format_inline` behind the uniform `FORMATS` signature."""
     return format_inline(line, starts, ends, tags, entities=entities)
 
 
-def _jsonl_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int],
-                tags: Sequence[str], *, entities: Sequence[Entity] | None = None, line_no: int | None = None,
-                include_tokens: bool = False, **_: object) -> str:
+def _jsonl_line(
+    line: str,
+    tokens: Sequence[str],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    tags: Sequence[str],
+    *,
+    entities: Sequence[Entity] | None = None,
+    line_no: int | None = None,
+    include_tokens: bool = False,
+    **_: object,
+) -> str:
     """`format_jsonl` behind the uniform `FORMATS` signature."""
-    return format_jsonl(line, tokens, starts, ends, tags, entities=entities, line_no=line_no,
-                        include_tokens=include_tokens)
+    return format_jsonl(
+        line, tokens, starts, ends, tags, entities=entities, line_no=line_no, include_tokens=include_tokens
+    )
 
 
 FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": _jsonl_line, "inline": _inline_line}

