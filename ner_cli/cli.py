@@ -77,8 +77,14 @@ def train(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model file to write "
                                                 "(default: output.path in the config).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or per-epoch lines.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint beside the model "
+                                         "(<model>.ckpt, written after every epoch); same config required, "
+                                         "train.epochs may be raised.")] = False,
 ) -> None:
-    """Train a window tagger from a YAML config and save the best model (by dev F1) as .npz."""
+    """Train a window tagger from a YAML config and save the best model (by dev F1) as .npz.
+
+    A checkpoint is written after every epoch; Ctrl-C keeps the best model so far and the checkpoint.
+    """
     with user_errors():
         from .config import check_paths, load_config
         from .runner import run_training
@@ -88,7 +94,7 @@ def train(
             overrides.append(f"output.path={output}")
         cfg = load_config(config, overrides)
         check_paths(cfg)
-        run_training(cfg, quiet=quiet, echo=_stderr)
+        run_training(cfg, quiet=quiet, resume=resume, echo=_stderr)
 
 
 class EvalFormat(StrEnum):

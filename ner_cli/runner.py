@@ -9,59 +9,82 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
+from .errors import DataError
 from .train import Epoch, Step, Trainer, prepare, read_data
 
 Echo = Callable[..., None]
 
 
-def run_training(cfg: Config, *, quiet: bool = False, echo: Echo = print) -> Epoch | None:
-    """Train, saving the model each time dev F1 improves; print one line per epoch to stderr."""
+def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo: Echo = print) -> Path:
+    """Train, saving the model each time dev F1 improves and a checkpoint after every epoch; one line per
+    epoch on stderr. Ctrl-C stops cleanly: the best model so far and the last checkpoint stay on disk."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 
     t0 = time.perf_counter()
     train, dev = read_data(cfg)
     trainer = Trainer(cfg, prepare(cfg, train, dev))
+    out = Path(cfg.output.path)
+    ckpt = checkpoint_path(out)
     spec = trainer.setup.spec
     echo(f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
          f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}")
     echo(f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
          f"({spec.width} x ({spec.dim} + {spec.case_dim})), hidden {spec.hidden} {spec.activation}, "
          f"{len(trainer.setup.labels)} labels, vocabulary {spec.vocab_size}")
-    out = Path(cfg.output.path)
-    best: Epoch | None = None
-    console = Console(stderr=True)
+    if resume:
+        load_checkpoint(ckpt, trainer)
+        echo(f"resumed from {ckpt} after epoch {trainer.epoch} (best dev F1 so far {trainer.best_f1:.2f})")
+    for warning in trainer.setup.warnings:
+        echo(f"warning: {warning}")
     columns = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn()]
-    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
-        while not trainer.should_stop():
-            task = bar.add_task("train", total=None, epoch=trainer.epoch + 1, loss=0.0)
-            running = 0.0
-            for event in trainer.run_epoch():
-                if isinstance(event, Step):
-                    running = event.loss if event.batch == 1 else 0.98 * running + 0.02 * event.loss
-                    if event.batch % 20 == 0 or event.batch == event.n_batches:
-                        bar.update(task, completed=event.batch, total=event.n_batches, loss=running)
-                    continue
-                bar.remove_task(task)
-                if event.is_best:
-                    best = event
-                    save_tagger(out, event)
-                if not quiet:
-                    echo(epoch_line(event))
-    if best is None:
-        return None
-    where = f"best dev F1 {best.dev.scores.f1:.2f} at epoch {best.epoch}; " if best.dev else ""
+    try:
+        with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as bar:
+            while not trainer.should_stop():
+                task = bar.add_task("train", total=None, epoch=trainer.epoch + 1, loss=0.0)
+                running = 0.0
+                for event in trainer.run_epoch():
+                    if isinstance(event, Step):
+                        running = event.loss if event.batch == 1 else 0.98 * running + 0.02 * event.loss
+                        if event.batch % 20 == 0 or event.batch == event.n_batches:
+                            bar.update(task, completed=event.batch, total=event.n_batches, loss=running)
+                        continue
+                    bar.remove_task(task)
+                    if event.is_best:
+                        save_tagger(out, event)
+                    save_checkpoint(ckpt, trainer)
+                    if not quiet:
+                        echo(epoch_line(event))
+    except KeyboardInterrupt:
+        kept = f"best model so far: {out} (epoch {trainer.best_epoch}); " if out.is_file() else ""
+        done = f"checkpoint after epoch {trainer.epoch - 1}: {ckpt}" if ckpt.is_file() else "no checkpoint yet"
+        echo(f"interrupted during epoch {trainer.epoch}. {kept}{done}")
+        if ckpt.is_file():
+            echo("continue with: ner train CONFIG --resume (same config; epochs may be raised with --set)")
+        raise
+    if not out.is_file():
+        raise DataError(None, None, "a dev set on which the model improves", "no model saved")
+    where = f"best dev F1 {trainer.best_f1:.2f} at epoch {trainer.best_epoch}; " if trainer.setup.dev else ""
     echo(f"{where}saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f}s total")
     if cfg.data.test:
-        from .dataset import read_corpus
-        from .evaluate import evaluate
+        _score_test(cfg, out, echo)
+    return out
 
-        d = cfg.data
-        test = read_corpus(d.test, token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
-        ev = evaluate(test.tags_in("IOB2"), best.tagger.predict(test.words), best.tagger.target)
-        echo(f"test F1 {ev.scores.f1:.2f} (precision {ev.scores.precision:.2f}, recall {ev.scores.recall:.2f})")
-    return best
+
+def _score_test(cfg: Config, model: Path, echo: Echo) -> None:
+    """Score the saved (best) model once on data.test; reported, never used to choose anything."""
+    from .dataset import read_corpus
+    from .evaluate import evaluate
+    from .tagger import Tagger
+
+    d = cfg.data
+    tagger = Tagger.load(model)
+    test = read_corpus(d.test, token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
+    ev = evaluate(test.tags_in("IOB2"), tagger.predict(test.words), tagger.target)
+    echo(f"test F1 {ev.scores.f1:.2f} (precision {ev.scores.precision:.2f}, recall {ev.scores.recall:.2f})")
 
 
 def epoch_line(e: Epoch) -> str:

@@ -58,6 +58,7 @@ class Setup:
     dev_gold: list[list[str]] | None
     meta: dict[str, Any] = field(default_factory=dict)
     init_E: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_data(cfg: Config) -> tuple[Corpus, Corpus | None]:
@@ -123,11 +124,15 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
     enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
     dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
+    warnings = []
+    if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
+        warnings.append(f"{dev.path} has no entities: its F1 can't choose an epoch; keeping the last epoch")
+        enc_dev = dev_gold = None
     meta = {"spec": spec.to_dict(),
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
             "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
-    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E)
+    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings)
 
 
 def batches(n_sentences: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

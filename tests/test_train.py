@@ -66,3 +66,38 @@ def test_real_corpus_short_schedule_reaches_dev_f1_floor():
     best = max(e.dev.scores.f1 for e in fit(cfg) if isinstance(e, Epoch))
     floor = 85.0 if glove else 70.0
     assert best >= floor, f"dev F1 {best:.2f} after 2 epochs is below the floor {floor}"
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path):
+    """Train 4 epochs straight; train 2, 'crash', resume to 4: the final checkpoints hold identical weights."""
+    from ner_cli.checkpoint import checkpoint_path
+    from ner_cli.runner import run_training
+    from ner_cli.tagger import Tagger
+
+    def cfg(path, epochs):
+        c = sample_config()
+        c.train.epochs, c.train.patience, c.output.path = epochs, 0, str(path)
+        return c
+
+    quiet = dict(quiet=True, echo=lambda *a, **k: None)
+    straight = tmp_path / "straight.npz"
+    run_training(cfg(straight, 4), **quiet)
+    resumed = tmp_path / "resumed.npz"
+    run_training(cfg(resumed, 2), **quiet)
+    run_training(cfg(resumed, 4), resume=True, **quiet)
+    a, b = Tagger.load(straight), Tagger.load(resumed)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert checkpoint_path(resumed).is_file()
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    from ner_cli.errors import ModelFileError
+    from ner_cli.runner import run_training
+
+    c = sample_config()
+    c.train.epochs, c.output.path = 1, str(tmp_path / "m.npz")
+    run_training(c, quiet=True, echo=lambda *a, **k: None)
+    c.model.hidden = 25
+    with pytest.raises(ModelFileError, match="model.hidden"):
+        run_training(c, quiet=True, resume=True, echo=lambda *a, **k: None)
