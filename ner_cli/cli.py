@@ -201,6 +201,37 @@ def _open_text(file: str):
     return open(p, encoding="utf-8-sig", errors="replace", newline="")
 
 
+class Scheme(StrEnum):
+    IOB1 = "IOB1"
+    IOB2 = "IOB2"
+    IOBES = "IOBES"
+
+
+@app.command()
+def convert(
+    file: Annotated[Path, typer.Argument(help="CoNLL file to convert.")],
+    to: Annotated[Scheme, typer.Option("--to", help="Target tag scheme.")],
+    source: Annotated[str, typer.Option("--from", help="Scheme of the file: auto (detect), IOB1, IOB2 or IOBES.")
+                      ] = "auto",
+    repair: Annotated[bool, typer.Option(help="Repair invalid tag sequences (as conlleval reads them) instead "
+                                         "of stopping at the first one.")] = False,
+    token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
+    tag_col: Annotated[int, typer.Option(help="Column of the tag (-1 = last).")] = -1,
+) -> None:
+    """Convert a CoNLL file between IOB1, IOB2 and IOBES (lossless for valid input); writes to stdout."""
+    with user_errors():
+        from .dataset import convert_file
+        from .errors import NerError
+
+        if source not in ("auto", "IOB1", "IOB2", "IOBES", "BIOES"):
+            raise NerError(f"--from: expected auto, IOB1, IOB2 or IOBES, got {source!r}")
+        text, detected, repaired = convert_file(file, to.value, source=source, repair=repair,
+                                                token_col=token_col, tag_col=tag_col)
+        _stderr(f"{file}: {detected} -> {to.value}" + (f"; repaired {repaired} sentences" if repaired else ""),
+                "dim")
+        sys.stdout.write(text)
+
+
 @app.command()
 def gradcheck(
     config: Annotated[Path, typer.Argument(help="YAML config whose model to check (sizes may be overridden).")],

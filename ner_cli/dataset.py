@@ -50,3 +50,36 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
                             hint="fix the file, or pass --set data.repair=true to read it as conlleval does")
         tags[k] = repair_tags(seq, scheme)
     return Corpus(str(path), words, tags, lines, scheme)
+
+
+def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: bool = False, token_col: int = 0,
+                 tag_col: int = -1) -> tuple[str, str, int]:
+    """The file's text with its tag column converted to scheme `to` (all other columns and the
+    -DOCSTART-/sentence structure kept, columns joined by one space). Returns (text, source scheme, repaired).
+
+    Invalid tag sequences raise DataError unless `repair`, which reads them as conlleval does first.
+    """
+    sentences = list(read_conll(path, token_col=token_col, tag_col=tag_col, keep_columns=True))
+    tags = [s.tags for s in sentences]
+    if source == "auto":
+        source = detect_scheme(tags)
+    repaired = 0
+    out: list[str] = []
+    for s, seq in zip(sentences, tags, strict=True):
+        problems = invalid_transitions(seq, source)
+        if problems and not repair:
+            i, message = problems[0]
+            raise DataError(path, s.line + i, f"a valid {source} tag sequence", f"{seq[i]!r} ({message})",
+                            hint="pass --repair to read invalid sequences as conlleval does")
+        if problems:
+            seq = repair_tags(seq, source)
+            repaired += 1
+        if s.doc_start:
+            out.append("-DOCSTART- " + " ".join(["-X-"] * (len(s.columns[0]) - 2) + ["O"]) + "\n\n")
+        new = convert_tags(seq, source, to)
+        for cols, tag in zip(s.columns, new, strict=True):
+            cols = list(cols)
+            cols[tag_col] = tag
+            out.append(" ".join(cols) + "\n")
+        out.append("\n")
+    return "".join(out), source, repaired

@@ -121,24 +121,28 @@ def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
 
 _BOUNDARY_RE = re.compile(rf"(?<![.!?])[.!?]++[{_CLOSERS}]*+(\s+)")
 _DOTTED_RE = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
-_LEADING_PUNCT = _OPENERS + "-–—/*#"
+_NOT_WORD_OR_DOT_RE = re.compile(r"[^\w.]")
 
 
 def _word_before(text: str, end: int) -> str:
-    """The whitespace-delimited chunk ending at `end`, without leading brackets/quotes."""
+    """The run of word characters and dots ending at `end` (empty after whitespace)."""
     chunk = text[max(0, end - 40) : end]
     if not chunk or chunk[-1].isspace():
         return ""
-    return chunk.split()[-1].lstrip(_LEADING_PUNCT)
+    return _NOT_WORD_OR_DOT_RE.split(chunk.split()[-1])[-1]
 
 
 def _keeps_period(word: str, next_char: str) -> bool:
-    """True if a period after `word` is part of an abbreviation, not a sentence end."""
+    """True if a period after `word` belongs to an abbreviation or initial, not a sentence end.
+
+    Errs towards keeping: the tokenizer must never see a sentence cut right after a period it
+    would have attached to an initial (``J.``) or to ``No.`` before a number.
+    """
     if word in ABBREVIATIONS or _DOTTED_RE.fullmatch(word):
         return True
-    if len(word) == 1 and word.isupper():
+    if word[-1:].isupper() and (len(word) == 1 or not word[-2].isalnum()):
         return True
-    return word in ("No", "Nos") and next_char.isdigit()
+    return word.endswith(("No", "Nos")) and next_char.isdigit()
 
 
 def _is_boundary(text: str, m: re.Match[str]) -> bool:
