@@ -39,13 +39,10 @@ class CaseEncoder:
         self._cache: dict[str, int] = {}
 
     def encode(self, words: Iterable[str]) -> np.ndarray:
+        words = words if isinstance(words, list | tuple) else list(words)
         cache = self._cache
         if len(cache) > 1_000_000:
             cache.clear()
-        out = []
-        for w in words:
-            c = cache.get(w)
-            if c is None:
-                c = cache[w] = word_case(w)
-            out.append(c)
-        return np.asarray(out, dtype=np.int8)
+        for w in set(words).difference(cache):                    # new surface forms only; the rest is C-level
+            cache[w] = word_case(w)
+        return np.fromiter(map(cache.__getitem__, words), dtype=np.int8, count=len(words))

@@ -66,8 +66,44 @@ def viterbi_batch(
     if B == 0 or T == 0:
         return out
     valid = lengths_to_mask(lengths, T)
-    if all(x is None for x in (trans, start, end, allowed, start_ok, end_ok)):
-        return np.where(valid, S.argmax(axis=2), out)  # no transition scores: Viterbi = argmax
+    if trans is None and start is None and end is None:
+        greedy = S.argmax(axis=2)
+        if allowed is None and start_ok is None and end_ok is None:
+            return np.where(valid, greedy, out)  # no transition scores: Viterbi = argmax
+        # Only hard constraints: every allowed path adds 0, so the per-token argmax path is the best path
+        # whenever it breaks none of them; the recursion runs only for the sentences where it does.
+        out = np.where(valid, greedy, out)
+        bad = np.flatnonzero(_breaks_constraints(greedy, lengths, valid, allowed, start_ok, end_ok))
+        if len(bad):
+            T_bad = int(lengths[bad].max())
+            out[bad, :T_bad] = _viterbi_full(S[bad, :T_bad], lengths[bad], valid[bad, :T_bad], trans, start, end,
+                                             allowed, start_ok, end_ok, out[bad, :T_bad].copy())
+        return out
+    return _viterbi_full(S, lengths, valid, trans, start, end, allowed, start_ok, end_ok, out)
+
+
+def _breaks_constraints(paths: np.ndarray, lengths: np.ndarray, valid: np.ndarray, allowed: np.ndarray | None,
+                        start_ok: np.ndarray | None, end_ok: np.ndarray | None) -> np.ndarray:
+    """(B,) True where a padded batch of paths (B, T) uses a forbidden start, transition or end."""
+    B, T = paths.shape
+    bad = np.zeros(B, dtype=bool)
+    has = lengths > 0
+    if start_ok is not None:
+        bad |= has & ~np.asarray(start_ok, dtype=bool)[paths[:, 0]]
+    if end_ok is not None:
+        last = paths[np.arange(B), np.maximum(lengths - 1, 0)]
+        bad |= has & ~np.asarray(end_ok, dtype=bool)[last]
+    if allowed is not None and T > 1:
+        forbidden = ~np.asarray(allowed, dtype=bool)[paths[:, :-1], paths[:, 1:]] & valid[:, 1:]
+        bad |= forbidden.any(axis=1)
+    return bad
+
+
+def _viterbi_full(S: np.ndarray, lengths: np.ndarray, valid: np.ndarray, trans: np.ndarray | None,
+                  start: np.ndarray | None, end: np.ndarray | None, allowed: np.ndarray | None,
+                  start_ok: np.ndarray | None, end_ok: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """The recursion of `viterbi_batch` over a padded batch (B, T, C), B and T >= 1."""
+    B, T, C = S.shape
     tr = _penalised(trans, allowed, (C, C))
     st = _penalised(start, start_ok, (C,))
     en = _penalised(end, end_ok, (C,))
@@ -77,7 +113,7 @@ def viterbi_batch(
     for t in range(1, T):
         cand = delta[:, :, None] + tr  # (B, C_prev, C_next)
         best = cand.argmax(axis=1)  # (B, C)
-        new = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0] + S[:, t]
+        new = cand.max(axis=1) + S[:, t]
         keep = valid[:, t, None]
         delta = np.where(keep, new, delta)
         backptr[:, t] = np.where(keep, best, identity)

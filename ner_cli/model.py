@@ -119,9 +119,14 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None) -> np.ndarray:
     """x for every window: (B, 2w+1, d [+ d_case]) flattened to (B, (2w+1)(d + d_case))."""
-    x = params["E"][words]                                         # (B, 2w+1, d)
-    if "K" in params and cases is not None:
-        x = np.concatenate([x, params["K"][cases]], axis=2)        # (B, 2w+1, d + d_case)
+    E = params["E"]
+    if "K" not in params or cases is None:
+        return E[words].reshape(len(words), -1)                    # (B, 2w+1, d) flattened
+    K = params["K"]
+    d = E.shape[1]
+    x = np.empty((*words.shape, d + K.shape[1]), dtype=np.result_type(E, K))
+    np.take(E, words, axis=0, out=x[:, :, :d])                     # gathered straight into place: no concatenate
+    np.take(K, cases, axis=0, out=x[:, :, d:])                     # (B, 2w+1, d + d_case)
     return x.reshape(len(words), -1)
 
 
@@ -135,7 +140,13 @@ def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, 
 
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
-    _, h = hidden(params, spec, window_vectors(params, words, cases))
+    x = window_vectors(params, words, cases)
+    if spec.activation == "relu":                                  # hidden() for ReLU, in place: one (B, H) array
+        h = x @ params["W"].T                                      # z = Wx + b
+        h += params["b"]
+        np.maximum(h, 0, out=h)                                    # h = relu(z)
+    else:
+        _, h = hidden(params, spec, x)
     if spec.task == "binary":
         return h @ params["u"]                                     # s = uᵀh
     S = h @ params["U"].T                                          # S = U h + c

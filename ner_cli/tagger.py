@@ -21,7 +21,8 @@ from .modelfile import load_model_arrays
 from .tags import transition_mask
 from .vocab import Vocab
 
-CHUNK_TOKENS = 8192  # tokens scored per matrix product: big enough for BLAS, small enough to keep memory flat
+CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
+SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
 
 
 def to_iob2_ids(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -87,10 +88,16 @@ class Tagger:
             e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
             e = max(e, s + 1)
             a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
-            cases = None if enc.cases is None else enc.cases[a:b]
-            out[a:b] = self._decode(scores(self.params, self.spec, enc.words[a:b], cases), enc.lengths[s:e])
+            out[a:b] = self._decode(self.scores(enc, a, b), enc.lengths[s:e])
             s = e
         return out
+
+    def scores(self, enc: Encoded, a: int, b: int) -> np.ndarray:
+        """Scores of tokens a..b of an encoded corpus (model.scores, SCORE_ROWS rows per matrix product)."""
+        blocks = [scores(self.params, self.spec, enc.words[i:min(i + SCORE_ROWS, b)],
+                         None if enc.cases is None else enc.cases[i:min(i + SCORE_ROWS, b)])
+                  for i in range(a, b, SCORE_ROWS)]
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
     def _decode(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Per-token scores of whole sentences -> output label ids."""

@@ -52,16 +52,14 @@ class Vocab:
 
     def encode(self, words: Iterable[str]) -> np.ndarray:
         """Ids of a word sequence as int32; memoised per surface form, so repeated words cost one dict hit."""
+        words = words if isinstance(words, list | tuple) else list(words)
         cache = self._cache
         if len(cache) > 1_000_000:  # keep memory flat on endless streams
             cache.clear()
-        out = []
-        for w in words:
-            i = cache.get(w)
-            if i is None:
-                i = cache[w] = self.lookup(w)
-            out.append(i)
-        return np.asarray(out, dtype=np.int32)
+        lookup = self.lookup
+        for w in set(words).difference(cache):                    # new surface forms only; the rest is C-level
+            cache[w] = lookup(w)
+        return np.fromiter(map(cache.__getitem__, words), dtype=np.int32, count=len(words))
 
 
 def count_words(sentences: Iterable[Sequence[str]], *, lowercase: bool) -> Counter[str]:

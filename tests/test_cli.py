@@ -105,7 +105,8 @@ def test_gradcheck_command_passes_for_every_activation_and_loss(activation, task
 
     cfg = load_config(ROOT / "configs" / "sample.yaml", [
         f"model.activation={activation}", f"model.task={task}", f"model.loss={loss}", "model.target=PER",
-        "model.hidden=6", "model.dim=4", "model.case_dim=2", "model.dropout_input=0.1"])
+        "model.hidden=6", "model.dim=4", "model.case_dim=2", "model.dropout_input=0.1",
+        "model.embeddings=null"])
     assert run_gradcheck(cfg, sentences=2, entries=12, echo=lambda *a: None)
 
 

@@ -166,6 +166,8 @@ def sents(text: str) -> list[str]:
         ("Wait... What?", ["Wait...", "What?"]),
         ("  padded.   Text  ", ["padded.", "Text"]),
         ("No boundary here", ["No boundary here"]),
+        ("Plan .A. Next", ["Plan .A. Next"]),
+        ("Is it No. 7? Yes", ["Is it No. 7?", "Yes"]),
         ("", []),
         ("   \t ", []),
     ],
