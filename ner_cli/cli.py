@@ -252,13 +252,18 @@ def gradcheck(
             raise typer.Exit(1)
 
 
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from . import __version__
 
         print(f"ner {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                                callback=_print_version)] = False) -> None:
+    """Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand."""
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ for every token, whatever the input (emoji, CJK, control characters, lone surrog
 ``\\s`` in ``re`` and ``str.split()``); it separates tokens and is never inside one, and every
 other character ends up in exactly one token.
 
-Conventions, in the order the rules are tried at each token start:
+Conventions:
 
 * URLs (``http://``, ``https://``, ``ftp://``, ``www.``) stay whole, minus trailing punctuation.
 * Abbreviations from `ABBREVIATIONS` keep their period (``Mr.``, ``Inc.``, ``vs.``, ``Ph.D.``),
@@ -15,12 +15,12 @@ Conventions, in the order the rules are tried at each token start:
 * PTB clitics are split off: ``Blackburn's`` -> ``Blackburn 's``, ``don't`` -> ``do n't``
   (also ``'re 've 'll 'd 'm``, either apostrophe, any case). Other apostrophes between
   letters stay inside the word (``O'Neill``).
-* Words are runs of word characters (``\\w`` plus combining marks, ZWJ/ZWNJ, emoji
-  modifiers); they stay together across inner hyphens (``Anglo-French``, ``1996-08-22``) and,
+* Words are runs of word characters (``\\w`` plus BMP combining marks and ZWJ/ZWNJ;
+  astral-plane marks start a new token); they stay together across inner hyphens (``Anglo-French``, ``1996-08-22``) and,
   between digits, across ``. , : /`` (``1,000.50``, ``3:30``, ``1/2``). A word may continue
   into an e-mail address (``jane.doe@example.com``).
-* Runs ``...``, ``--``, ``''`` and ````` are one token; any other character is its own token
-  (combining marks and emoji ZWJ sequences stay attached; a flag is one token).
+* Runs ``...``, ``--``, two single quotes and two backticks are one token; any other character is its own token
+  (combining marks, skin tones and emoji ZWJ sequences stay attached; a flag is one token).
 
 `split_sentences(text)` returns ``(start, end)`` spans of the sentences of a paragraph; it
 only splits at whitespace, so every span is a whole number of tokens.
