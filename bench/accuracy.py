@@ -48,6 +48,8 @@ class RunResult:
     test: Any
     seconds_total: float                 # reading data + building the vocabulary + all epochs
     seconds_to_best: float | None = None  # the same, up to the end of the best epoch (None for the CRF)
+    cpu_to_best: float | None = None      # CPU seconds of this process to the best epoch (contention-proof)
+    cpu_total: float | None = None
     best_epoch: int | None = None
     epochs_run: int | None = None
     dev_curve: list[float] = field(default_factory=list)
@@ -102,27 +104,28 @@ def train_window(cfg: Any, test: Any, name: str, echo: Echo | None = None) -> Ru
     from ner_cli.evaluate import evaluate
     from ner_cli.train import Epoch, Trainer, prepare, read_data
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     train, dev = read_data(cfg)
     if dev is None:
         raise SystemExit("the benchmark needs a dev set to choose the epoch")
     trainer = Trainer(cfg, prepare(cfg, train, dev))
     best: Epoch | None = None
-    to_best = 0.0
+    to_best = cpu_best = 0.0
     curve: list[float] = []
     while not trainer.should_stop():
         for event in trainer.run_epoch():
             if isinstance(event, Epoch):
                 curve.append(event.dev.scores.f1)
                 if event.is_best:
-                    best, to_best = event, time.perf_counter() - t0
+                    best, to_best, cpu_best = event, time.perf_counter() - t0, time.process_time() - c0
                 if echo:
                     echo(f"  {name} epoch {event.epoch:2d}  dev F1 {event.dev.scores.f1:6.2f}  "
                          f"{event.seconds:5.1f}s{'  *' if event.is_best else ''}")
-    total = time.perf_counter() - t0
+    total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     assert best is not None
     test_ev = evaluate(test.tags_in("IOB2"), best.tagger.predict(test.words), best.tagger.target)
-    return RunResult(name, best.dev.scores, test_ev.scores, total, to_best, best.epoch, trainer.epoch, curve)
+    return RunResult(name, best.dev.scores, test_ev.scores, total, to_best, cpu_best, cpu_total, best.epoch,
+                     trainer.epoch, curve)
 
 
 def train_crf_baseline(data_dir: Path) -> RunResult:
@@ -134,11 +137,11 @@ def train_crf_baseline(data_dir: Path) -> RunResult:
     from ner_cli.evaluate import evaluate
 
     train, dev, test = (read_corpus(data_dir / f"{n}.txt") for n in ("train", "dev", "test"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model = train_crf(list(zip(train.words, train.tags_in("IOB2"), strict=True)))
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     dev_s, test_s = (evaluate(c.tags_in("IOB2"), tag_crf(model, c.words)).scores for c in (dev, test))
-    return RunResult("CRF (words only)", dev_s, test_s, seconds)
+    return RunResult("CRF (words only)", dev_s, test_s, seconds, cpu_total=cpu)
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -154,46 +157,53 @@ def _type_f1(scores: Any, typ: str) -> float:
 def format_report(runs: Sequence[RunResult], crf: RunResult | None) -> str:
     """The side-by-side tables: overall P/R/F1 with times, then per-type F1 on dev and test."""
     lines: list[str] = []
-    head = (f"{'system':<22}{'dev P':>7}{'dev R':>7}{'dev F1':>8}{'test P':>8}{'test R':>8}{'test F1':>8}"
-            f"{'best ep':>9}{'s to best':>11}{'s total':>9}")
-    lines += [head, "-" * len(head)]
+    widths = (13, 13, 13, 13, 13, 13, 10, 12, 12, 12, 12)
 
     def row(name: str, cells: Sequence[str]) -> str:
-        widths = (7, 7, 8, 8, 8, 8, 9, 11, 9)
-        return f"{name:<22}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        return f"{name:<22}" + "".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=False))
+
+    head = row("system", ["dev P", "dev R", "dev F1", "test P", "test R", "test F1", "best ep", "s to best",
+                          "s total", "CPU s best", "CPU s total"])
+    lines += [head, "-" * len(head)]
 
     def prf(s: Any) -> list[str]:
         return [f"{s.precision:.2f}", f"{s.recall:.2f}", f"{s.f1:.2f}"]
 
     for r in runs:
         lines.append(row(r.name, [*prf(r.dev), *prf(r.test), str(r.best_epoch), f"{r.seconds_to_best:.1f}",
-                                  f"{r.seconds_total:.1f}"]))
+                                  f"{r.seconds_total:.1f}", f"{r.cpu_to_best:.1f}", f"{r.cpu_total:.1f}"]))
     if len(runs) > 1:
         def ms(get: Callable[[RunResult], float], digits: int = 2) -> str:
             m, s = mean_std([get(r) for r in runs])
             return f"{m:.{digits}f}±{s:.{digits}f}"
 
+        def span(get: Callable[[RunResult], float]) -> str:
+            values = [get(r) for r in runs]
+            return f"{min(values):.2f}..{max(values):.2f}"
+
         lines.append(row("window mean ± std", [
             ms(lambda r: r.dev.precision), ms(lambda r: r.dev.recall), ms(lambda r: r.dev.f1),
             ms(lambda r: r.test.precision), ms(lambda r: r.test.recall), ms(lambda r: r.test.f1),
-            ms(lambda r: r.best_epoch, 1), ms(lambda r: r.seconds_to_best, 1), ms(lambda r: r.seconds_total, 1)]))
-        dev_f, test_f = [r.dev.f1 for r in runs], [r.test.f1 for r in runs]
-        lines.append(f"{'window min..max':<22}{'':>14}{min(dev_f):>5.2f}..{max(dev_f):.2f}"
-                     f"{'':>10}{min(test_f):.2f}..{max(test_f):.2f}")
+            ms(lambda r: r.best_epoch, 1), ms(lambda r: r.seconds_to_best, 1), ms(lambda r: r.seconds_total, 1),
+            ms(lambda r: r.cpu_to_best, 1), ms(lambda r: r.cpu_total, 1)]))
+        lines.append(row("window min..max", [
+            span(lambda r: r.dev.precision), span(lambda r: r.dev.recall), span(lambda r: r.dev.f1),
+            span(lambda r: r.test.precision), span(lambda r: r.test.recall), span(lambda r: r.test.f1)]))
     if crf is not None:
-        lines.append(row(crf.name, [*prf(crf.dev), *prf(crf.test), "-", "-", f"{crf.seconds_total:.1f}"]))
+        lines.append(row(crf.name, [*prf(crf.dev), *prf(crf.test), "-", "-", f"{crf.seconds_total:.1f}", "-",
+                                    f"{crf.cpu_total:.1f}"]))
     if crf is not None and runs:
         gap = statistics.fmean(r.test.f1 for r in runs) - crf.test.f1
         lines.append(f"window mean test F1 - CRF test F1: {gap:+.2f}")
 
     lines.append("")
-    head2 = f"{'per-type F1':<22}" + "".join(f"{'dev ' + t:>10}" for t in TYPES) + "".join(
-        f"{'test ' + t:>11}" for t in TYPES)
+    head2 = f"{'per-type F1':<22}" + "".join(f"{'dev ' + t:>13}" for t in TYPES) + "".join(
+        f"{'test ' + t:>13}" for t in TYPES)
     lines += [head2, "-" * len(head2)]
 
     def type_row(name: str, get: Callable[[str, str], str]) -> str:
-        return f"{name:<22}" + "".join(f"{get('dev', t):>10}" for t in TYPES) + "".join(
-            f"{get('test', t):>11}" for t in TYPES)
+        return f"{name:<22}" + "".join(f"{get('dev', t):>13}" for t in TYPES) + "".join(
+            f"{get('test', t):>13}" for t in TYPES)
 
     for r in runs:
         lines.append(type_row(r.name, lambda split, t, r=r: f"{_type_f1(getattr(r, split), t):.2f}"))
@@ -212,7 +222,8 @@ def to_json(runs: Sequence[RunResult], crf: RunResult | None, info: dict[str, An
     def one(r: RunResult) -> dict[str, Any]:
         return {"name": r.name, "dev": r.dev.to_dict(), "test": r.test.to_dict(), "best_epoch": r.best_epoch,
                 "epochs_run": r.epochs_run, "seconds_to_best": r.seconds_to_best,
-                "seconds_total": r.seconds_total, "dev_curve": r.dev_curve}
+                "seconds_total": r.seconds_total, "cpu_to_best": r.cpu_to_best, "cpu_total": r.cpu_total,
+                "dev_curve": r.dev_curve}
 
     return {"machine": info, "config": config, "window": [one(r) for r in runs],
             "crf": one(crf) if crf is not None else None}
@@ -257,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         cfg = load_cfg(args.config, data_dir, args.overrides, seed)
         r = train_window(cfg, test, f"window seed {seed}", echo)
         print(f"seed {seed}: dev F1 {r.dev.f1:.2f} (epoch {r.best_epoch} of {r.epochs_run}), test F1 {r.test.f1:.2f}, "
-              f"{r.seconds_to_best:.1f}s to best epoch, {r.seconds_total:.1f}s total", flush=True)
+              f"{r.seconds_to_best:.1f}s to best epoch ({r.cpu_to_best:.1f} CPU s), {r.seconds_total:.1f}s total",
+              flush=True)
         runs.append(r)
     crf = None
     if not args.skip_crf:

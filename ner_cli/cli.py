@@ -8,6 +8,7 @@ non-zero; a closed pipe (`ner tag big.txt | head`) ends quietly.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Iterator
@@ -40,7 +41,8 @@ def _stderr(message: str, style: str | None = None) -> None:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """NerError -> 'error: ...' (+ hint) on stderr and its exit code; Ctrl-C -> exit 130; closed stdout -> quiet."""
+    """NerError -> "error: ..." (+ hint) and its exit code; Ctrl-C -> 130; a closed pipe -> quiet; other OSErrors
+    (full disk, no permission, stdout closed) and MemoryError -> one "error:" line and exit 1."""
     from .errors import NerError
 
     try:
@@ -56,11 +58,42 @@ def user_errors() -> Iterator[None]:
     except BrokenPipeError:
         _quiet_broken_pipe()
         raise typer.Exit(0) from None
+    except OSError as e:                                   # a full disk, no permission, a vanished file...
+        _stderr(f"error: {e.filename}: {e.strerror}" if e.filename and e.strerror else f"error: {e.strerror or e}",
+                "bold red")
+        if e.errno == errno.ENOSPC:
+            _stderr("hint: free some disk space, or write somewhere else", "yellow")
+        _quiet_broken_pipe()                               # a failed stdout must not fail again at exit
+        raise typer.Exit(1) from None
+    except MemoryError:
+        _stderr("error: out of memory", "bold red")
+        _stderr("hint: use a smaller model (model.hidden, model.dim, model.pretrained_limit) or smaller inputs",
+                "yellow")
+        raise typer.Exit(1) from None
+
+
+class _Stdout:
+    """Writes to stdout, flushed at once; a full disk or a closed stdout becomes an OSError naming stdout."""
+
+    def __init__(self) -> None:
+        if sys.stdout is None:                             # started with stdout closed (`ner tag f >&-`)
+            raise OSError(errno.EBADF, "standard output is closed", "<stdout>")
+
+    def write(self, text: str) -> None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OSError(e.errno, e.strerror or str(e), "<stdout>") from None
 
 
 def _quiet_broken_pipe() -> None:
     """After EPIPE, point stdout at /dev/null so Python's exit-time flush doesn't complain."""
-    with contextlib.suppress(OSError):
+    if sys.stdout is None:
+        return
+    with contextlib.suppress(OSError, ValueError):                 # ValueError: an in-memory stdout (tests)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
 
@@ -124,6 +157,7 @@ def eval_(
         from .report import confusion_text, write_predictions
         from .tagger import Tagger
 
+        stdout = _Stdout()
         tagger = Tagger.load(model)
         corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
         pred = tagger.predict(corpus.words)
@@ -131,13 +165,13 @@ def eval_(
         if output is not None:
             write_predictions(output, corpus.words, corpus.tags_in("IOB2"), pred)
         if fmt == EvalFormat.json:
-            sys.stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
+            stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
             return
-        sys.stdout.write(ev.report())
+        text = ev.report()
         if ev.token_prf is not None:
             p, r, f = ev.token_prf
-            sys.stdout.write(f"token-level {ev.target}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}\n")
-        sys.stdout.write("\n" + confusion_text(ev.labels, ev.confusion))
+            text += f"token-level {ev.target}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}\n"
+        stdout.write(text + "\n" + confusion_text(ev.labels, ev.confusion))
 
 
 class TagFormat(StrEnum):
@@ -172,6 +206,7 @@ def tag(
         from .tagger import Tagger
         from .tagging import find_model, tag_conll_input, tag_lines, tag_lines_parallel
 
+        out = _Stdout()
         path, why = find_model(model)
         tagger = Tagger.load(path)
         if why != "--model":
@@ -183,10 +218,8 @@ def tag(
             pieces = tag_lines_parallel(path, stream, workers, fmt.value, paragraphs)
         else:
             pieces = tag_lines(tagger, stream, fmt.value, paragraphs)
-        out = sys.stdout
         for piece in pieces:
             out.write(piece)
-            out.flush()
 
 
 def _open_text(file: str):
@@ -194,6 +227,8 @@ def _open_text(file: str):
     from .errors import NerError
 
     if file == "-":
+        if sys.stdin is None:                              # started with stdin closed (`ner tag - <&-`)
+            raise NerError("-: standard input is closed", hint="give a file to tag, or pipe text in")
         return open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
     p = Path(file)
     if not p.is_file():
@@ -223,13 +258,14 @@ def convert(
         from .dataset import convert_file
         from .errors import NerError
 
+        stdout = _Stdout()
         if source not in ("auto", "IOB1", "IOB2", "IOBES", "BIOES"):
             raise NerError(f"--from: expected auto, IOB1, IOB2 or IOBES, got {source!r}")
         text, detected, repaired = convert_file(file, to.value, source=source, repair=repair,
                                                 token_col=token_col, tag_col=tag_col)
         _stderr(f"{file}: {detected} -> {to.value}" + (f"; repaired {repaired} sentences" if repaired else ""),
                 "dim")
-        sys.stdout.write(text)
+        stdout.write(text)
 
 
 @app.command()

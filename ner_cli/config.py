@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -90,9 +91,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.optimizer": ("sgd", "adagrad", "adam"),
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "train.epochs",
-            "train.batch_size", "train.lr"}
+            "train.batch_size", "train.lr", "train.lr_decay"}
 NON_NEGATIVE = {"model.case_dim", "model.pretrained_limit", "train.l2", "train.patience",
-                "train.embedding_lr_scale"}
+                "train.embedding_lr_scale", "train.seed"}
+# sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
+MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
 
 
@@ -128,6 +131,8 @@ def _type_name(tp: Any) -> str:
 def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
     if not _accepts(tp, value):
         return [f"{where}{key}: expected {_type_name(tp)}, got {value!r}"]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where}{key}: expected a finite number, got {value!r}"]
     problems = []
     if key in CHOICES and value not in CHOICES[key]:
         problems.append(f"{where}{key}: expected one of {', '.join(CHOICES[key])}, got {value!r}"
@@ -136,6 +141,8 @@ def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
         problems.append(f"{where}{key}: expected a number > 0, got {value!r}")
     if key in NON_NEGATIVE and value < 0:
         problems.append(f"{where}{key}: expected a number >= 0, got {value!r}")
+    if key in MAXIMUM and value > MAXIMUM[key]:
+        problems.append(f"{where}{key}: expected at most {MAXIMUM[key]}, got {value!r}")
     if key in RATES and not 0 <= value < 1:
         problems.append(f"{where}{key}: expected a rate in [0, 1), got {value!r}")
     return problems
@@ -245,6 +252,23 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: not valid YAML ({e})") from None
     return build_config(raw, list(overrides), source)
+
+
+def check_output(cfg: Config) -> None:
+    """output.path must be a file name in a directory that exists (or can be made) and can be written."""
+    import tempfile
+
+    p = Path(cfg.output.path)
+    if p.is_dir():
+        raise ConfigError(f"output.path: {p} is a directory", hint="give a file name, e.g. -o models/model.npz")
+    if any(d.exists() and not d.is_dir() for d in p.parents):
+        raise ConfigError(f"output.path: {p.parent} is not a directory")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=p.parent).close()
+    except OSError as e:
+        raise ConfigError(f"output.path: cannot write to {p.parent}: {e.strerror or e}",
+                          hint="choose another place with -o PATH or --set output.path=PATH") from None
 
 
 def check_paths(cfg: Config) -> None:

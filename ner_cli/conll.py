@@ -116,6 +116,17 @@ class _Builder:
         return sentence
 
 
+def _logical_lines(lines: Iterable[str] | Iterable[bytes], name: str) -> Iterator[str]:
+    """Decoded lines; a lone CR (old Mac line ends, or mixed in) ends a line too, as in universal newlines."""
+    for rawno, raw in enumerate(lines, start=1):
+        text = _decode(raw, name, rawno)
+        if "\r" not in text:
+            yield text
+            continue
+        body = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+        yield from body.split("\r")
+
+
 def parse_conll_lines(
     lines: Iterable[str] | Iterable[bytes],
     name: str = "<stdin>",
@@ -134,8 +145,8 @@ def parse_conll_lines(
     builder = _Builder(keep_columns)
     found = False
     lineno = 0
-    for lineno, raw in enumerate(lines, start=1):
-        text = _decode(raw, name, lineno)
+    for text in _logical_lines(lines, name):
+        lineno += 1
         if text.startswith("#"):
             continue
         stripped = text.strip(" \t\r\n")

@@ -47,7 +47,8 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
         if not repair:
             i, message = problems[0]
             raise DataError(path, lines[k] + i, f"a valid {scheme} tag sequence", f"{seq[i]!r} ({message})",
-                            hint="fix the file, or pass --set data.repair=true to read it as conlleval does")
+                            hint="fix the file, or read it as conlleval does: --repair (ner eval), "
+                                 "--set data.repair=true (ner train)")
         tags[k] = repair_tags(seq, scheme)
     return Corpus(str(path), words, tags, lines, scheme)
 

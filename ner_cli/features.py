@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .casing import PAD_CASE, CaseEncoder
+from .casing import CASES, PAD_CASE, CaseEncoder, word_case
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
+
+CASE_BITS = max(1, (len(CASES) - 1).bit_length())   # casing ids packed into the low bits of a word id
+CASE_MASK = (1 << CASE_BITS) - 1
 
 
 @dataclass
@@ -46,12 +49,23 @@ class Featurizer:
 
     def __post_init__(self) -> None:
         self._cases = CaseEncoder()
+        self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
 
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
         flat = [w for s in sentences for w in s]
-        words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-        cases = None
-        if self.use_case:
-            cases = make_windows(self._cases.encode(flat), self.window, PAD_CASE, lengths=lengths).astype(np.int8)
-        return Encoded(words, cases, lengths, targets)
+        if not self.use_case:
+            words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
+            return Encoded(words, None, lengths, targets)
+        codes = make_windows(self._encode_codes(flat), self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
+        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets)
+
+    def _encode_codes(self, flat: list[str]) -> np.ndarray:
+        """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode / CaseEncoder.encode."""
+        cache = self._codes
+        if len(cache) > 1_000_000:  # keep memory flat on endless streams
+            cache.clear()
+        lookup = self.vocab.lookup
+        for w in set(flat).difference(cache):
+            cache[w] = lookup(w) << CASE_BITS | word_case(w)
+        return np.fromiter(map(cache.__getitem__, flat), dtype=np.int32, count=len(flat))

@@ -7,6 +7,7 @@ UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes, config and
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -22,6 +23,9 @@ from .model import ModelSpec, Params
 
 FORMAT_VERSION = 1
 META_KEY = "__meta__"
+# E (vocabulary x d) is nearly the whole file: half precision halves the file and the load, and changes no
+# prediction of the default CoNLL-2003 model (see bench/PERFORMANCE.md). Loading casts back to float32.
+STORE_DTYPE: dict[str, Any] = {"E": np.float16}
 
 
 def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
@@ -46,8 +50,21 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`: never half-written."""
+    """Write to a temporary file in the same directory, fsync, then rename over `path`: never half-written.
+
+    A symlink is followed (its target is replaced). A device, pipe or /proc/self/fd link (/dev/stdout,
+    /dev/null) is written in place, never renamed over; a directory raises IsADirectoryError.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    link = os.readlink(path) if path.is_symlink() else ""
+    if (path.exists() and not path.is_file()) or link.startswith("/proc/") \
+            or Path(os.path.realpath(path.parent)).parts[:2] == ("/", "proc"):
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    path = Path(os.path.realpath(path)) if link else path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -63,8 +80,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any] | None = None) -> bytes:
-    """The `.npz` file content for these arrays and metadata."""
-    arrays = {k: np.asarray(v, dtype=(store_dtype or {}).get(k, v.dtype)) for k, v in params.items()}
+    """The `.npz` file content for these arrays and metadata (dtypes per `store_dtype`, default STORE_DTYPE)."""
+    store_dtype = STORE_DTYPE if store_dtype is None else store_dtype
+    arrays = {k: np.asarray(v, dtype=store_dtype.get(k, v.dtype)) for k, v in params.items()}
     meta = {**meta, "format_version": FORMAT_VERSION}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
@@ -120,6 +138,9 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
         spec = ModelSpec(**meta["spec"])
     except TypeError as e:
         raise ModelFileError(f"{name}: bad model spec in metadata ({e})") from None
+    problem = _meta_problem(spec, meta)
+    if problem:
+        raise ModelFileError(f"{name}: bad metadata: {problem}")
     if spec.vocab_size != len(meta["vocab"]["keys"]):
         raise ModelFileError(f"{name}: vocabulary has {len(meta['vocab']['keys'])} words, spec says {spec.vocab_size}")
     if spec.task != "binary" and spec.n_classes != len(meta["labels"]):
@@ -135,5 +156,49 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
             raise ModelFileError(f"{name}: array {k} has shape {a.shape}, expected {shape}")
         if a.dtype.kind != "f":
             raise ModelFileError(f"{name}: array {k} has dtype {a.dtype}, expected floats")
-        if not np.isfinite(a).all():
-            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values")
+        if not np.isfinite(a).all() or (a.dtype.itemsize > 4 and np.abs(a).max(initial=0) > np.finfo(np.float32).max):
+            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values (as float32)")
+
+
+def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
+    """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
+    from .activations import ACTIVATIONS
+    from .tags import is_tag
+    from .vocab import PAD, UNK
+
+    def is_int(v: Any, low: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def is_rate(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
+
+    lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1}
+    for key, low in lows.items():
+        if not is_int(getattr(spec, key), low):
+            return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"
+    losses = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}
+    if not all(isinstance(v, str) for v in (spec.activation, spec.task, spec.loss)) \
+            or spec.activation not in ACTIVATIONS or spec.loss not in losses.get(spec.task, ()):
+        return f"spec activation/task/loss is {spec.activation!r}/{spec.task!r}/{spec.loss!r}"
+    if not (is_rate(spec.dropout_input) and is_rate(spec.dropout_hidden)) or not (
+            isinstance(spec.l2, int | float) and not isinstance(spec.l2, bool) and spec.l2 >= 0):
+        return "spec dropout_input, dropout_hidden or l2 out of range"
+    vocab = meta["vocab"]
+    if not isinstance(vocab, dict) or not isinstance(vocab.get("keys"), list) or not all(
+            isinstance(k, str) for k in vocab["keys"]) or vocab["keys"][:2] != [PAD, UNK]:
+        return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
+    if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
+        return "vocab.lowercase and vocab.digit_fallback must be true or false"
+    labels = meta["labels"]
+    if not isinstance(labels, list) or not all(isinstance(t, str) and is_tag(t) for t in labels) \
+            or len(set(labels)) != len(labels):
+        return f"labels must be a list of distinct tags, got {str(labels)[:80]}"
+    if meta.get("tag_scheme", "IOB2") not in ("IOB2", "IOBES") or meta.get("decode", "viterbi") not in (
+            "viterbi", "argmax"):
+        return f"tag_scheme {meta.get('tag_scheme')!r} or decode {meta.get('decode')!r} unknown"
+    target = meta.get("target")
+    if spec.task == "binary" and (not isinstance(target, str) or not target):
+        return f"a binary model needs a target entity type, got {target!r}"
+    if target is not None and not isinstance(target, str):
+        return f"target is {target!r}"
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
+from .config import Config, check_output
 from .errors import DataError
 from .train import Epoch, Step, Trainer, prepare, read_data
 
@@ -24,6 +24,7 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
     from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 
     t0 = time.perf_counter()
+    check_output(cfg)                                     # before any work: refuse a place that can't be written
     train, dev = read_data(cfg)
     trainer = Trainer(cfg, prepare(cfg, train, dev))
     out = Path(cfg.output.path)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .errors import NerError
 from .tagger import Tagger
-from .tokenize import split_sentences, tokenize
-from .writers import FORMATS
+from .tokenize import split_sentences, tokenize, tokenize_lines
+from .writers import FORMATS, sentence_entities
 
 CHUNK_LINES = 2000
 
@@ -34,25 +34,37 @@ def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int
 
 def format_chunk(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> str:
     """Tag a list of lines (without their newlines) and render them in one output format."""
+    return "".join(format_lines(tagger, lines, fmt, paragraphs))
+
+
+def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> list[str]:
+    """Like `format_chunk`, but one output string (newline-terminated) per input line."""
+    formatter = FORMATS[fmt]
+    if not paragraphs:                                             # one sentence per line: the fast path
+        per_sentence = tokenize_lines(lines, offsets=fmt != "conll")     # conll output needs no offsets
+        tags = iter(tagger.predict([t for t, _, _ in per_sentence if t]))
+        return [formatter(line, t, s, e, next(tags) if t else [])
+                for line, (t, s, e) in zip(lines, per_sentence, strict=True)]
     per_line = [tokenize_line(line, paragraphs) for line in lines]
     sentences = [s[0] for sents in per_line for s in sents if s[0]]
     tags = iter(tagger.predict(sentences))
-    formatter = FORMATS[fmt]
     out = []
     for line, sents in zip(lines, per_line, strict=True):
         toks: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
-        line_tags: list[str] = []
+        per_sentence_tags: list[list[str]] = []
         for t, s, e in sents:
             if not t:
                 continue
             toks += t
             starts += s
             ends += e
-            line_tags += next(tags)
-        out.append(formatter(line, toks, starts, ends, line_tags))
-    return "".join(out)
+            per_sentence_tags.append(next(tags))
+        line_tags = [tag for seq in per_sentence_tags for tag in seq]
+        # entities never run across a sentence boundary (see writers.sentence_entities)
+        out.append(formatter(line, toks, starts, ends, line_tags, entities=sentence_entities(per_sentence_tags)))
+    return out
 
 
 def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:

@@ -34,9 +34,10 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from itertools import accumulate, chain
 
-__all__ = ["ABBREVIATIONS", "split_sentences", "tokenize"]
+__all__ = ["ABBREVIATIONS", "split_sentences", "tokenize", "tokenize_lines"]
 
 _ABBREVIATION_LIST = """Mr Mrs Ms Messrs Dr Prof St Mt Ft Jr Sr Sen Rep Gov Gen Col Lt Capt Sgt Cmdr Adm Rev
     Hon Inc Ltd Corp Co Bros Dept Univ Ave Blvd Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
@@ -117,6 +118,39 @@ def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
     flat = list(chain.from_iterable(_TOKEN_RE.findall(text)))
     pos = list(accumulate(map(len, flat), initial=0))
     return flat[1::2], pos[1::2], pos[2::2]
+
+
+# Lines joined by this separator tokenize exactly as they do one by one: it is whitespace around a
+# character that becomes its own token, so no rule (look-ahead, clitic, URL, ZWJ run) can see across it.
+_SEP_CHAR = "\x00"
+_LINE_SEP = f"\n{_SEP_CHAR}\n"
+
+
+def tokenize_lines(lines: Sequence[str], offsets: bool = True) -> list[tuple[list[str], list[int], list[int]]]:
+    """``[tokenize(line) for line in lines]`` with one regex pass over the whole batch (faster on short lines).
+
+    With ``offsets=False`` the starts and ends lists are left empty (for callers that need only the tokens).
+    """
+    if len(lines) < 2:
+        return [tokenize(line) if offsets else (tokenize(line)[0], [], []) for line in lines]
+    text = _LINE_SEP.join(lines)
+    if text.count(_SEP_CHAR) != len(lines) - 1:                   # the separator occurs in the input itself
+        return [tokenize(line) if offsets else (tokenize(line)[0], [], []) for line in lines]
+    pairs = _TOKEN_RE.findall(text)                               # (whitespace, token) pairs
+    flat = list(chain.from_iterable(pairs)) if offsets else []
+    tokens = flat[1::2] if offsets else [tok for _, tok in pairs]
+    out = []
+    i = 0                                                         # index of the line's first token
+    first = 0                                                     # line 0 starts at offset 0; others after "\n"
+    for k in range(len(lines)):
+        j = tokens.index(_SEP_CHAR, i) if k < len(lines) - 1 else len(tokens)
+        if offsets:
+            pos = list(accumulate(map(len, flat[2 * i : 2 * j]), initial=first))
+            out.append((tokens[i:j], pos[1::2], pos[2::2]))
+        else:
+            out.append((tokens[i:j], [], []))
+        i, first = j + 1, -1
+    return out
 
 
 _BOUNDARY_RE = re.compile(rf"(?<![.!?])[.!?]++[{_CLOSERS}]*+(\s+)")

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SAMPLE
 
 NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"

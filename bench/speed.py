@@ -1,0 +1,434 @@
+"""Speed and scale benchmark of `ner` on CoNLL-2003, with the CRF baseline run side by side on the same files.
+
+Prints, beside the machine it ran on (cores, load, numpy's BLAS and thread count), the median of several runs of:
+
+* training the default config (configs/conll2003.yaml): seconds per epoch, wall seconds to the best dev F1,
+  peak resident memory, model file size; the CRF baseline's training time on the same training set;
+* `ner tag` end to end as a subprocess (raw text file in, CoNLL output to a file: tokenizer, model, decoder and
+  writer included) on a file of >= 1M tokens built from the corpus; with 1 and 2 BLAS threads and `--workers 2`;
+  its peak memory on 1M tokens and on 10M (the same file streamed through stdin 10 times, output to /dev/null);
+  the CRF baseline tagging the same raw text (same tokenizer, features, CRF, same CoNLL writer);
+* the forward pass alone (tokens/s) next to what numpy's matrix multiply allows for the model's FLOPs;
+* the wall time of `ner --help` and of loading a model (in a running process, and in a fresh one).
+
+The raw text is built by joining each sentence's tokens with single spaces (a simple detokenisation: "U.S. ,"
+rather than "U.S.,"), one sentence per line, train + dev + test, repeated until it holds >= 1M tokens.
+Throughput counts the tokens `ner tag` outputs. Nothing is written inside the repository except with --save.
+
+Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.speed`` (about 15 minutes; --quick for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "conll2003"
+CONFIG = REPO / "configs" / "conll2003.yaml"
+NER = str(Path(sys.executable).parent / "ner")
+EPOCH_RE = re.compile(r"^epoch\s+(\d+)\s+loss\s+\S+\s+dev F1\s+([\d.]+)\s+([\d.]+)s(\s+\*)?")
+
+
+@dataclass
+class Run:
+    """One finished subprocess: wall seconds, CPU seconds (user + sys), peak RSS in MB, exit code."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    code: int
+    stderr: str = ""
+    lines: list[tuple[float, str]] = field(default_factory=list)   # (seconds since start, stderr line)
+
+
+def run(cmd: Sequence[str], *, stdout: Any = subprocess.DEVNULL, stdin_feed: Callable[[Any], None] | None = None,
+        env: dict[str, str] | None = None, cwd: Path = REPO) -> Run:
+    """Run `cmd`, timestamping its stderr lines; wall time, rusage (wait4: this child only) and peak RSS."""
+    full_env = {**os.environ, **(env or {})}
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, env=full_env, text=True,
+                         stdin=subprocess.PIPE if stdin_feed else subprocess.DEVNULL)
+    lines: list[tuple[float, str]] = []
+
+    def read_err() -> None:
+        assert p.stderr is not None
+        for line in p.stderr:
+            lines.append((time.perf_counter() - t0, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read_err)
+    reader.start()
+    if stdin_feed is not None:
+        assert p.stdin is not None
+        feeder = threading.Thread(target=lambda: (stdin_feed(p.stdin), p.stdin.close()))
+        feeder.start()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
+    if stdin_feed is not None:
+        feeder.join()
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, p.returncode,
+               "\n".join(text for _, text in lines), lines)
+
+
+def median(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def spread(xs: Sequence[float], fmt: str = "{:.2f}") -> str:
+    """'median (min-max, n runs)'."""
+    return f"{fmt.format(median(xs))} ({fmt.format(min(xs))}-{fmt.format(max(xs))}, {len(xs)} runs)"
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+# ---- machine --------------------------------------------------------------------------------------------------
+
+def machine() -> list[str]:
+    """Cores, CPU model, Python, numpy and its BLAS with thread count, load average."""
+    import numpy as np
+
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") if Path("/proc/cpuinfo").exists() else open(os.devnull) as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    blas = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}), "
+                         f"{i['num_threads']} thread(s) in this process" for i in infos) or blas
+    except ImportError:
+        cfg = np.show_config(mode="dicts")
+        blas = str(cfg.get("Build Dependencies", {}).get("blas", {}).get("name", "unknown"))
+    avail = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [f"machine: {platform.machine()} {cpu}, {os.cpu_count()} cores ({avail} available to this process), "
+            f"{platform.system()} {platform.release()}",
+            f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {blas}",
+            f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} (ner itself defaults to 1)",
+            f"load average at start (1, 5, 15 min): {loadavg()}"]
+
+
+# ---- input files --------------------------------------------------------------------------------------------
+
+def sentences(data: Path) -> list[list[str]]:
+    """Token lists of train + dev + test (first column), -DOCSTART- lines dropped."""
+    out: list[list[str]] = []
+    for name in ("train", "dev", "test"):
+        sent: list[str] = []
+        with open(data / f"{name}.txt", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if not parts:
+                    if sent:
+                        out.append(sent)
+                        sent = []
+                elif parts[0] != "-DOCSTART-":
+                    sent.append(parts[0])
+        if sent:
+            out.append(sent)
+    return out
+
+
+def build_text(data: Path, path: Path, min_tokens: int) -> tuple[int, int]:
+    """Write the corpus' sentences, tokens joined by spaces, one per line, repeated to >= min_tokens.
+
+    Returns (lines, whitespace tokens)."""
+    sents = sentences(data)
+    block = "".join(" ".join(s) + "\n" for s in sents)
+    n = sum(map(len, sents))
+    reps = -(-min_tokens // n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for _ in range(reps):
+            f.write(block)
+    return reps * len(sents), reps * n
+
+
+def count_conll_tokens(path: Path) -> int:
+    """Tokens in `ner tag` CoNLL output: its non-blank lines."""
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            n += chunk.count(b"\t")
+    return n
+
+
+# ---- measurements -------------------------------------------------------------------------------------------
+
+@dataclass
+class TrainResult:
+    wall_to_best: list[float]
+    epoch_seconds: list[float]
+    wall_total: list[float]
+    best_f1: list[float]
+    rss_mb: list[float]
+    model: Path
+    model_mb: float
+
+
+def bench_train(work: Path, repeats: int) -> TrainResult:
+    """`ner train configs/conll2003.yaml` as a subprocess, timed from process start to the best epoch's line."""
+    res = TrainResult([], [], [], [], [], work / "model.npz", 0.0)
+    for i in range(repeats):
+        out = work / f"model{i}.npz"
+        r = run([NER, "train", str(CONFIG), "-o", str(out)], env={"OPENBLAS_NUM_THREADS": "1"})
+        if r.code != 0:
+            raise SystemExit(f"ner train failed:\n{r.stderr}")
+        epochs = [(t, m) for t, line in r.lines if (m := EPOCH_RE.match(line))]
+        best = max(epochs, key=lambda e: float(e[1].group(2)))       # first epoch with the best dev F1
+        res.wall_to_best.append(best[0])
+        res.best_f1.append(float(best[1].group(2)))
+        res.epoch_seconds += [float(m.group(3)) for _, m in epochs]
+        res.wall_total.append(r.wall)
+        res.rss_mb.append(r.rss_mb)
+        print(f"  train run {i + 1}: best dev F1 {res.best_f1[-1]:.2f} at epoch {best[1].group(1)} after "
+              f"{best[0]:.1f}s; {len(epochs)} epochs, {r.wall:.1f}s total, peak RSS {r.rss_mb:.0f} MB", flush=True)
+        shutil.move(out, res.model)
+    res.model_mb = res.model.stat().st_size / 1e6
+    return res
+
+
+def bench_tag(model: Path, text: Path, out: Path, repeats: int, threads: int = 1,
+              workers: int = 1) -> tuple[list[Run], int]:
+    """`ner tag -m MODEL TEXT > OUT` (CoNLL output); runs and the token count of the output."""
+    runs = []
+    cmd = [NER, "tag", "-m", str(model), str(text)] + (["--workers", str(workers)] if workers > 1 else [])
+    for _ in range(repeats):
+        with open(out, "w") as f:
+            r = run(cmd, stdout=f, env={"OPENBLAS_NUM_THREADS": str(threads)})
+        if r.code != 0:
+            raise SystemExit(f"ner tag failed:\n{r.stderr}")
+        runs.append(r)
+    return runs, count_conll_tokens(out)
+
+
+def bench_tag_stream(model: Path, text: Path, times: int) -> Run:
+    """`ner tag -m MODEL -` fed `text` `times` times through stdin, output to /dev/null (memory flatness)."""
+    def feed(pipe: Any) -> None:
+        data = text.read_text(encoding="utf-8")
+        for _ in range(times):
+            pipe.write(data)
+
+    r = run([NER, "tag", "-m", str(model), "-"], stdin_feed=feed, env={"OPENBLAS_NUM_THREADS": "1"})
+    if r.code != 0:
+        raise SystemExit(f"ner tag (stdin) failed:\n{r.stderr}")
+    return r
+
+
+FORWARD_CODE = r"""
+import json, sys, time
+import numpy as np
+from ner_cli.tagger import Tagger, SCORE_ROWS
+model, text, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t = Tagger.load(model)
+enc = t.featurizer.encode([line.split() for line in open(text, encoding="utf-8")])
+N, D, H, C = len(enc.words), t.spec.input_size, t.spec.hidden, t.spec.n_classes
+fwd = []
+for _ in range(repeats):
+    t0 = time.perf_counter(); t.scores(enc, 0, N); fwd.append(time.perf_counter() - t0)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((SCORE_ROWS, D), dtype=np.float32)
+W, U = t.params["W"], t.params["U"]
+blocks = -(-N // SCORE_ROWS)
+mm = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    for _ in range(blocks):
+        (x @ W.T) @ U.T
+    mm.append(time.perf_counter() - t0)
+print(json.dumps({"N": N, "D": D, "H": H, "C": C, "rows": SCORE_ROWS, "blocks": blocks, "forward": fwd,
+                  "matmul": mm}))
+"""
+
+
+def bench_forward(model: Path, text: Path, repeats: int, threads: int) -> dict[str, Any]:
+    """Forward pass alone (Tagger.scores over the encoded text) vs the bare matrix products of the same shapes."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads)}
+    out = subprocess.run([sys.executable, "-c", FORWARD_CODE, str(model), str(text), str(repeats)], cwd=REPO,
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def bench_startup(model: Path, repeats: int) -> dict[str, list[float]]:
+    """Wall seconds of `ner --help`, of a fresh process that imports ner and loads a model, and of the load alone."""
+    help_ = [run([NER, "--help"]).wall for _ in range(repeats)]
+    code = ("import time; t0 = time.perf_counter(); from ner_cli.tagger import Tagger; t1 = time.perf_counter(); "
+            f"Tagger.load({str(model)!r}); print(time.perf_counter() - t1)")
+    fresh, inproc = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+        fresh.append(time.perf_counter() - t0)
+        inproc.append(float(out.stdout))
+    return {"help": help_, "fresh": fresh, "load": inproc}
+
+
+def bench_crf(text: Path, max_lines: int, repeats: int, train_repeats: int, data: Path) -> dict[str, Any]:
+    """CRF baseline: training time on train.txt; end-to-end tagging of the first `max_lines` lines of `text`."""
+    sys.path.insert(0, str(REPO))
+    from bench.crf_baseline import load, sent_features, train_crf
+    from ner_cli.tokenize import tokenize_lines
+    from ner_cli.writers import format_conll
+
+    train = load(data / "train.txt")
+    train_s, model = [], None
+    for _ in range(train_repeats):
+        t0 = time.perf_counter()
+        model = train_crf(train)
+        train_s.append(time.perf_counter() - t0)
+    with open(text, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for _, line in zip(range(max_lines), f, strict=False)]
+    tag_s, n_tokens = [], 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        toks = [t for t, _, _ in tokenize_lines(lines, offsets=False)]
+        pred = iter(model.predict([sent_features(t) for t in toks if t]))
+        with open(os.devnull, "w") as out:
+            for t in toks:
+                out.write(format_conll(t, list(next(pred))) if t else "\n")
+        tag_s.append(time.perf_counter() - t0)
+        n_tokens = sum(map(len, toks))
+    return {"train": train_s, "tag": tag_s, "tokens": n_tokens}
+
+
+# ---- report -------------------------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "not met"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA, help="directory with train.txt, dev.txt, test.txt")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/ner-bench"), help="scratch directory (big files)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per timing (median reported)")
+    ap.add_argument("--train-repeats", type=int, default=3, help="`ner train` runs")
+    ap.add_argument("--crf-train-repeats", type=int, default=1, help="CRF training runs (each takes minutes)")
+    ap.add_argument("--tokens", type=int, default=1_000_000, help="minimum tokens of the tagging input")
+    ap.add_argument("--stream-times", type=int, default=10, help="copies streamed for the memory-flatness run")
+    ap.add_argument("--crf-lines", type=int, default=20_000, help="lines of the input the CRF tags (it is slow)")
+    ap.add_argument("--model", type=Path, help="skip training and benchmark this model file")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, small inputs, no training")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats, args.train_repeats, args.tokens, args.stream_times, args.crf_lines = 1, 1, 100_000, 2, 2000
+        args.crf_train_repeats = 1
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    print("ner speed benchmark —", time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    print("\n".join(machine()))
+    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'bench.speed', *(argv or sys.argv[1:])])}")
+
+    text = work / "corpus.txt"
+    n_lines, n_ws = build_text(args.data, text, args.tokens)
+    print(f"input: {text} — {n_lines:,} lines, {n_ws:,} space-separated tokens, "
+          f"{text.stat().st_size / 1e6:.1f} MB (CoNLL-2003 train+dev+test sentences, tokens joined by spaces)")
+
+    # training
+    if args.model is None and not args.quick:
+        print("\n[training] ner train configs/conll2003.yaml (OPENBLAS_NUM_THREADS=1)", flush=True)
+        tr: TrainResult | None = bench_train(work, args.train_repeats)
+        model = tr.model
+    else:
+        tr = None
+        model = args.model or REPO / "models" / "sample.npz"
+    model_mb = model.stat().st_size / 1e6
+
+    print(f"\n[tag] ner tag -m {model.name} corpus.txt > out.conll", flush=True)
+    out = work / "out.conll"
+    one, n_tok = bench_tag(model, text, out, args.repeats, threads=1)
+    reference = out.read_bytes()
+    two, _ = bench_tag(model, text, out, args.repeats, threads=2)
+    same2 = out.read_bytes() == reference
+    par, _ = bench_tag(model, text, out, args.repeats, threads=1, workers=2)
+    same_par = out.read_bytes() == reference
+    del reference
+    stream = bench_tag_stream(model, text, args.stream_times)
+
+    print("[forward] Tagger.scores over the encoded input vs bare matrix products", flush=True)
+    fwd = {t: bench_forward(model, text, args.repeats, t) for t in (1, 2)}
+    print("[startup]", flush=True)
+    st = bench_startup(model, max(args.repeats, 5))
+    print("[crf] training and tagging (bench/crf_baseline.py)", flush=True)
+    crf = bench_crf(text, args.crf_lines, args.repeats, args.crf_train_repeats, args.data)
+
+    # ---- figures
+    tps = lambda runs: [n_tok / r.wall for r in runs]                      # noqa: E731
+    e2e = median(tps(one))
+    crf_tps = crf["tokens"] / median(crf["tag"])
+    f1 = fwd[1]
+    flops_tok = 2 * (f1["D"] * f1["H"] + f1["H"] * f1["C"])
+    fwd_tps = {t: f["N"] / median(f["forward"]) for t, f in fwd.items()}
+    mm_tps = {t: f["N"] / median(f["matmul"]) for t, f in fwd.items()}
+    gflops = {t: mm_tps[t] * flops_tok / 1e9 for t in fwd}
+    L = []
+    L.append("")
+    L.append(f"== results (median of runs; load average now {loadavg()}) ==")
+    if tr is not None:
+        L.append("training, default CoNLL-2003 config (configs/conll2003.yaml), 1 BLAS thread:")
+        L.append(f"  seconds per epoch (training + dev scoring): {spread(tr.epoch_seconds)}")
+        L.append(f"  wall seconds from `ner train` start to the best dev F1: {spread(tr.wall_to_best, '{:.1f}')}  "
+                 f"[target < 90 s: {verdict(median(tr.wall_to_best) < 90)}]")
+        f1s = ", ".join(f"{x:.2f}" for x in tr.best_f1)
+        L.append(f"  best dev F1: {f1s}; whole run {spread(tr.wall_total, '{:.1f}')} s; "
+                 f"peak RSS {spread(tr.rss_mb, '{:.0f}')} MB")
+        L.append(f"  CRF baseline training (L-BFGS, 100 iterations): {spread(crf['train'], '{:.1f}')} s  "
+                 f"-> ner reaches its best dev F1 in {median(tr.wall_to_best) / median(crf['train']):.2f}x the CRF's "
+                 "training time")
+    L.append(f"model file: {model_mb:.1f} MB ({model.name})  [target < 25 MB: {verdict(model_mb < 25)}]")
+    L.append(f"`ner tag` end to end, {n_tok:,} tokens, raw text file -> CoNLL file, one process:")
+    L.append(f"  1 BLAS thread:  {spread(tps(one), '{:,.0f}')} tokens/s, wall {spread([r.wall for r in one])} s, "
+             f"CPU {median([r.cpu for r in one]):.2f} s  [target >= 150,000: {verdict(e2e >= 150_000)}]")
+    L.append(f"  2 BLAS threads: {spread(tps(two), '{:,.0f}')} tokens/s (same output: {same2})")
+    L.append(f"  --workers 2:    {spread(tps(par), '{:,.0f}')} tokens/s (output identical to one process: "
+             f"{same_par})")
+    L.append(f"  CRF baseline, same tokenizer and writer, first {args.crf_lines:,} lines ({crf['tokens']:,} tokens): "
+             f"{crf_tps:,.0f} tokens/s -> ner is {e2e / crf_tps:.1f}x faster")
+    L.append("peak resident memory of `ner tag`:")
+    L.append(f"  {n_tok / 1e6:.1f}M tokens (file in, file out): {median([r.rss_mb for r in one]):.0f} MB; "
+             f"{args.stream_times * n_tok / 1e6:.1f}M tokens ({args.stream_times} copies through stdin, "
+             f"output to /dev/null): {stream.rss_mb:.0f} MB at {args.stream_times * n_tok / stream.wall:,.0f} "
+             f"tokens/s  [flat: {verdict(stream.rss_mb < 1.2 * median([r.rss_mb for r in one]))}]")
+    if tr is not None:
+        L.append(f"  training: {median(tr.rss_mb):.0f} MB")
+    L.append(f"forward pass alone (window gather + hidden layer + scores, {f1['rows']} rows per product), "
+             f"{flops_tok:,} FLOPs/token:")
+    for t in fwd:
+        L.append(f"  {t} BLAS thread(s): {fwd_tps[t]:,.0f} tokens/s; the same matrix products alone: "
+                 f"{mm_tps[t]:,.0f} tokens/s ({gflops[t]:.1f} GFLOP/s) -> forward at "
+                 f"{fwd_tps[t] / mm_tps[t]:.2f} of the matmul bound"
+                 + (f"  [target >= 0.5: {verdict(fwd_tps[t] / mm_tps[t] >= 0.5)}]" if t == 1 else ""))
+    L.append(f"`ner --help`: {spread(st['help'], '{:.3f}')} s  [target < 0.3 s: {verdict(median(st['help']) < 0.3)}]")
+    L.append(f"loading the model: {spread(st['load'], '{:.3f}')} s in a running process  [target < 0.3 s: "
+             f"{verdict(median(st['load']) < 0.3)}]; a fresh `python -c` that imports ner_cli.tagger and loads it: "
+             f"{spread(st['fresh'], '{:.3f}')} s")
+    L.append(f"benchmark wall time {time.time() - started:.0f} s")
+    print("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()

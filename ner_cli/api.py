@@ -1,0 +1,74 @@
+"""A small Python API: load a model once, tag an iterable of text lines. Nothing here needs pickling.
+
+    from ner_cli import api
+
+    tagger = api.load("models/conll2003.npz")              # a path, or the file's bytes
+    for record in api.records(tagger, ["Peter lives in Lyon ."]):
+        print(record["entities"])                          # [{"start": 0, "end": 5, "label": "PER", ...}, ...]
+
+To tag on other machines, ship the model file's *bytes* (a plain `bytes` object: any engine can broadcast it)
+and call `tag_partition(lines, model_bytes)` inside each worker; it loads the model once per process and
+yields one output string per input line, in order. See the README's Performance section for Dask and Spark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .tagger import Tagger
+from .tagging import CHUNK_LINES, chunks, format_lines
+from .writers import FORMATS
+
+__all__ = ["load", "records", "tag", "tag_partition"]
+
+ModelSource = Tagger | bytes | str | Path
+
+_loaded: dict[bytes, Tagger] = {}        # sha256 of model bytes -> Tagger: one load per worker process
+
+
+def load(source: ModelSource) -> Tagger:
+    """A Tagger from a `.npz` path or its bytes (bytes are cached per process by content); a Tagger as is."""
+    if isinstance(source, Tagger):
+        return source
+    if isinstance(source, bytes):
+        key = hashlib.sha256(source).digest()
+        if key not in _loaded:
+            _loaded.clear()                                        # keep one model: memory stays flat
+            _loaded[key] = Tagger.from_bytes(source)
+        return _loaded[key]
+    return Tagger.load(source)
+
+
+def tag(model: ModelSource, lines: Iterable[str], fmt: str = "jsonl", paragraphs: bool = False,
+        chunk_lines: int = CHUNK_LINES) -> Iterator[str]:
+    """One output string per input line, newline-terminated, in input order (lazy: `chunk_lines` at a time).
+
+    fmt: "jsonl" (a JSON object per line), "conll" (a token<TAB>tag block and a blank line) or "inline".
+    Lines may end in "\\n" or "\\r\\n" (stripped) but must not contain other line breaks.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
+    tagger = load(model)
+    for batch in chunks(lines, chunk_lines):
+        yield from format_lines(tagger, batch, fmt, paragraphs)
+
+
+def records(model: ModelSource, lines: Iterable[str], paragraphs: bool = False) -> Iterator[dict[str, Any]]:
+    """One dict per input line: {"text": line, "entities": [{"start", "end", "label", "text"}, ...]}."""
+    for out in tag(model, lines, "jsonl", paragraphs):
+        yield json.loads(out)
+
+
+def tag_partition(lines: Iterable[str], model_bytes: bytes, fmt: str = "jsonl",
+                  paragraphs: bool = False) -> Iterator[str]:
+    """The worker function for a Dask bag / Spark RDD of text lines: output strings without the final newline.
+
+    `model_bytes` is the model file's content; it is loaded once per worker process, whatever the number of
+    partitions. Each output element corresponds to the input element at the same position.
+    """
+    for out in tag(model_bytes, lines, fmt, paragraphs):
+        yield out[:-1]

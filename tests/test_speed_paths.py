@@ -1,0 +1,99 @@
+"""The fast paths of tagging give exactly what the plain ones give: batched tokenizer, packed word/case codes,
+constraint-only Viterbi shortcut, blocked scoring, in-place window vectors, half-precision E, parallel tagging."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ner_cli import tagger as tagger_mod
+from ner_cli.casing import CaseEncoder
+from ner_cli.decode import _viterbi_full, lengths_to_mask, viterbi_batch
+from ner_cli.features import Featurizer
+from ner_cli.model import scores, window_vectors
+from ner_cli.modelfile import load_model_arrays, model_bytes
+from ner_cli.tagger import Tagger
+from ner_cli.tagging import tag_lines, tag_lines_parallel
+from ner_cli.tokenize import tokenize, tokenize_lines
+from ner_cli.vocab import PAD_ID, build_vocab, count_words
+from ner_cli.windows import make_windows
+
+PIECES = ["a", "B", "No.", "J.", "Mr.", " ", "  ", "\t", ".", "'s", "n't", "-", "1", ",", ":", "/", "@x.com",
+          "http://a.b/c.", "\u200d", "\u0301", "\U0001f1e6\U0001f1e8", "😀", "\x00", "\r", "\x0b", "\u2028", "Smith"]
+line_text = st.lists(st.sampled_from(PIECES), max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(line_text, max_size=6))
+def test_batched_tokenizer_equals_line_by_line(lines):
+    assert tokenize_lines(lines) == [tokenize(line) for line in lines]
+    assert tokenize_lines(lines, offsets=False) == [(tokenize(line)[0], [], []) for line in lines]
+
+
+def test_packed_codes_equal_separate_vocab_and_case_encoders():
+    sents = [["Peter", "lives", "in", "LYON", "1996", "x2", "--"], ["iPhone"], [], ["the", "The", "unknownword"]]
+    vocab = build_vocab(count_words(sents, lowercase=True), lowercase=True)
+    enc = Featurizer(vocab, 2, use_case=True).encode(sents)
+    lengths = np.array([len(s) for s in sents])
+    flat = [w for s in sents for w in s]
+    np.testing.assert_array_equal(enc.words, make_windows(vocab.encode(flat), 2, PAD_ID, lengths=lengths))
+    np.testing.assert_array_equal(enc.cases, make_windows(CaseEncoder().encode(flat), 2, 0, lengths=lengths))
+    assert enc.words.dtype == np.int32 and enc.cases.dtype == np.int8
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 9))
+def test_constraint_only_shortcut_equals_the_full_recursion(seed, B, T):
+    rng = np.random.default_rng(seed)
+    C = 5
+    S = rng.normal(size=(B, T, C)) * rng.choice([0.1, 3.0])
+    lengths = rng.integers(0, T + 1, size=B)
+    masks = rng.random((C, C)) > 0.3, rng.random(C) > 0.2, rng.random(C) > 0.2
+    fast = viterbi_batch(S, lengths, None, None, None, *masks, pad=-1)
+    full = _viterbi_full(S, lengths, lengths_to_mask(lengths, T), None, None, None, *masks,
+                         np.full((B, T), -1, dtype=np.int64))
+    np.testing.assert_array_equal(fast, full)
+
+
+def test_window_vectors_equal_a_concatenation():
+    rng = np.random.default_rng(0)
+    params = {"E": rng.normal(size=(20, 4)).astype(np.float32), "K": rng.normal(size=(8, 3)).astype(np.float32)}
+    words, cases = rng.integers(0, 20, (7, 5)), rng.integers(0, 8, (7, 5))
+    expected = np.concatenate([params["E"][words], params["K"][cases]], axis=2).reshape(7, -1)
+    np.testing.assert_array_equal(window_vectors(params, words, cases), expected)
+    np.testing.assert_array_equal(window_vectors(params, words, None), params["E"][words].reshape(7, -1))
+
+
+def test_blocked_scores_equal_one_product(sample_model, monkeypatch):
+    t = Tagger.load(sample_model)
+    enc = t.featurizer.encode([["Ana", "Costa", "flew", "to", "Lisbon", "."]] * 50)
+    whole = scores(t.params, t.spec, enc.words, enc.cases)
+    monkeypatch.setattr(tagger_mod, "SCORE_ROWS", 7)
+    np.testing.assert_allclose(t.scores(enc, 0, len(enc.words)), whole, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(tagger_mod, "CHUNK_TOKENS", 11)
+    assert t.predict_encoded(enc) == t.predict([["Ana", "Costa", "flew", "to", "Lisbon", "."]]) * 50
+
+
+def test_half_precision_embeddings_in_the_file(sample_model):
+    t = Tagger.load(sample_model)
+    data = model_bytes(t.params, t.meta)
+    with np.load(io.BytesIO(data)) as z:
+        assert z["E"].dtype == np.float16 and z["W"].dtype == np.float32
+    params, _ = load_model_arrays(data)
+    assert all(a.dtype == np.float32 for a in params.values())
+    np.testing.assert_array_equal(params["E"], t.params["E"].astype(np.float16).astype(np.float32))
+
+
+@pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
+def test_parallel_tagging_keeps_input_order(sample_model, fmt):
+    lines = [f"Ana Costa flew to Lisbon {i} times ." if i % 3 else "" for i in range(4500)]
+    lines += ["EU rejects German call .\n", "Peter lives in Lyon . He works in Paris ."]
+    t = Tagger.load(sample_model)
+    single = "".join(tag_lines(t, lines, fmt))
+    assert "".join(tag_lines_parallel(sample_model, lines, 2, fmt)) == single
+    assert "".join(tag_lines_parallel(sample_model, lines, 2, fmt, paragraphs=True)) == "".join(
+        tag_lines(t, lines, fmt, paragraphs=True))
