@@ -65,6 +65,23 @@ def _lengths(mask: np.ndarray) -> np.ndarray:
     return lengths
 
 
+def _exp_trans(trans: np.ndarray) -> tuple[np.ndarray, float]:
+    """exp(A - max A) and max A: lse over transitions becomes a (B, C) @ (C, C) matrix product."""
+    top = float(trans.max()) if trans.size else 0.0
+    return np.exp(trans - top), top
+
+
+def _log_matmul(v: np.ndarray, exp_trans: np.ndarray, top: float) -> np.ndarray:
+    """``lse_i(v[:, i] + A[i, j])`` for all j, as ``m + log(exp(v - m) @ exp(A))`` with m = max_i v.
+
+    A product that underflows to 0 (only reachable through disallowed transitions) is floored at the
+    dtype's smallest normal number instead of giving log(0) = -inf.
+    """
+    m = v.max(axis=1, keepdims=True)
+    prod = np.exp(v - m) @ exp_trans
+    return m + top + np.log(np.maximum(prod, np.finfo(v.dtype).tiny))
+
+
 def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
     """alpha (B, T, C): ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``.
 
@@ -74,9 +91,10 @@ def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.nd
     alpha = np.empty_like(S)
     if T == 0:
         return alpha
+    exp_trans, top = _exp_trans(trans)
     alpha[:, 0] = start + S[:, 0]
     for t in range(1, T):
-        new = _lse(alpha[:, t - 1, :, None] + trans, axis=1) + S[:, t]
+        new = _log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t]
         alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
     return alpha
 
@@ -87,9 +105,10 @@ def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.nda
     beta = np.empty_like(S)
     if T == 0:
         return beta
+    exp_trans_t, top = _exp_trans(trans.T)
     beta[:, T - 1] = end
     for t in range(T - 2, -1, -1):
-        new = _lse(trans + (S[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
+        new = _log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top)
         beta[:, t] = np.where(mask[:, t + 1, None], new, end)
     return beta
 

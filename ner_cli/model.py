@@ -310,8 +310,15 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
 
 
 def scatter_rows(ids: np.ndarray, d_rows: np.ndarray, shape: tuple[int, int]) -> RowGrad:
-    """Sum per-position gradients (B, 2w+1, d) into the unique embedding rows they came from."""
-    rows, inverse = np.unique(ids.ravel(), return_inverse=True)
-    values = np.zeros((len(rows), shape[1]), dtype=d_rows.dtype)
-    np.add.at(values, inverse, d_rows.reshape(-1, shape[1]))
-    return RowGrad(rows, values, shape)
+    """Sum per-position gradients (B, 2w+1, d) into the unique embedding rows they came from.
+
+    Vectorised scatter-add: sort positions by row id, then one `np.add.reduceat` over each row's run.
+    """
+    flat_ids = ids.ravel()
+    order = np.argsort(flat_ids, kind="stable")
+    sorted_ids = flat_ids[order]
+    first = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))) if len(flat_ids) else \
+        np.zeros(0, dtype=np.int64)
+    values = np.add.reduceat(d_rows.reshape(-1, shape[1])[order], first, axis=0) if len(first) else \
+        np.zeros((0, shape[1]), dtype=d_rows.dtype)
+    return RowGrad(sorted_ids[first].astype(np.int64), values, shape)
