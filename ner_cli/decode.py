@@ -102,33 +102,40 @@ def _breaks_constraints(paths: np.ndarray, lengths: np.ndarray, valid: np.ndarra
 def _viterbi_full(S: np.ndarray, lengths: np.ndarray, valid: np.ndarray, trans: np.ndarray | None,
                   start: np.ndarray | None, end: np.ndarray | None, allowed: np.ndarray | None,
                   start_ok: np.ndarray | None, end_ok: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-    """The recursion of `viterbi_batch` over a padded batch (B, T, C), B and T >= 1."""
+    """The recursion of `viterbi_batch` over a padded batch (B, T, C), B and T >= 1.
+
+    Sentences are visited longest first, so step t touches only the n_t sentences still running: no work
+    is spent on padding, however uneven the lengths.
+    """
     B, T, C = S.shape
-    tr = _penalised(trans, allowed, (C, C))
-    st = _penalised(start, start_ok, (C,))
-    en = _penalised(end, end_ok, (C,))
-    delta = st + S[:, 0]  # (B, C) float64
-    backptr = np.empty((B, T, C), dtype=np.int64)
-    identity = np.arange(C)
+    dtype = np.result_type(S.dtype, np.float32)                    # float32 scores stay float32
+    tr = _penalised(trans, allowed, (C, C)).astype(dtype)
+    st = _penalised(start, start_ok, (C,)).astype(dtype)
+    en = _penalised(end, end_ok, (C,)).astype(dtype)
+    order = np.argsort(-lengths, kind="stable")
+    lens = lengths[order]
+    S = S[order].astype(dtype, copy=False)                         # (B, T, C), longest sentence first
+    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1)  # running[t] = #{b: lens[b] > t}
+    delta = st + S[:, 0]                                            # (B, C)
+    backptr = np.zeros((B, T, C), dtype=np.int16 if C < 2**15 else np.int64)
     for t in range(1, T):
-        cand = delta[:, :, None] + tr  # (B, C_prev, C_next)
-        best = cand.argmax(axis=1)  # (B, C)
-        new = cand.max(axis=1) + S[:, t]
-        keep = valid[:, t, None]
-        delta = np.where(keep, new, delta)
-        backptr[:, t] = np.where(keep, best, identity)
-    return _backtrack(backptr, (delta + en).argmax(axis=1), valid, out)
-
-
-def _backtrack(backptr: np.ndarray, last: np.ndarray, valid: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Follow back-pointers (B, T, C) from the final tags (B,); padding back-pointers are identity."""
-    B, T, _ = backptr.shape
-    rows = np.arange(B)
-    path = np.empty((B, T), dtype=np.int64)
-    path[:, T - 1] = last
-    for t in range(T - 1, 0, -1):
-        path[:, t - 1] = backptr[rows, t, path[:, t]]
-    return np.where(valid, path, out)
+        n = running[t]
+        if n == 0:
+            break
+        cand = delta[:n, :, None] + tr                              # (n, C_prev, C_next)
+        backptr[:n, t] = cand.argmax(axis=1)
+        delta[:n] = cand.max(axis=1) + S[:n, t]
+    last = (delta + en).argmax(axis=1)
+    path = np.zeros((B, T), dtype=np.int64)
+    has = lens > 0
+    path[np.flatnonzero(has), lens[has] - 1] = last[has]
+    for t in range(T - 1, 0, -1):                                  # follow back-pointers, longest first
+        n = running[t]
+        if n:
+            path[:n, t - 1] = backptr[np.arange(n), t, path[:n, t]]
+    result = np.empty_like(path)
+    result[order] = path
+    return np.where(valid, result, out)
 
 
 def viterbi(
