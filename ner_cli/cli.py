@@ -211,15 +211,44 @@ def tag(
         tagger = Tagger.load(path)
         if why != "--model":
             _stderr(f"using model {path} ({why})", "dim")
-        stream = _open_text(file)
+        counter = _LineCounter(_open_text(file))
         if input_format == InputFormat.conll:
-            pieces = tag_conll_input(tagger, stream, file)
+            pieces = tag_conll_input(tagger, counter, file)
         elif workers > 1:
-            pieces = tag_lines_parallel(path, stream, workers, fmt.value, paragraphs)
+            pieces = tag_lines_parallel(path, counter, workers, fmt.value, paragraphs)
         else:
-            pieces = tag_lines(tagger, stream, fmt.value, paragraphs)
-        for piece in pieces:
-            out.write(piece)
+            pieces = tag_lines(tagger, counter, fmt.value, paragraphs)
+        with _tag_progress() as update:
+            for piece in pieces:
+                out.write(piece)
+                update(counter.lines)
+
+
+class _LineCounter:
+    """Iterates over a text stream, counting the lines read (for the progress display)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.lines = stream, 0
+
+    def __iter__(self):
+        for line in self.stream:
+            self.lines += 1
+            yield line
+
+
+@contextlib.contextmanager
+def _tag_progress():
+    """A 'lines tagged' counter on stderr when stderr is a terminal; nothing at all in pipes and files."""
+    if not sys.stderr or not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.completed:,} lines tagged"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False) as bar:
+        task = bar.add_task("tag", total=None)
+        yield lambda n: bar.update(task, completed=n)
 
 
 def _open_text(file: str):

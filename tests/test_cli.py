@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -115,3 +116,25 @@ def test_gradcheck_subprocess_prints_each_parameter():
     for name in ("E", "K", "W", "b", "U", "c", "A", "A_start", "A_end"):
         assert f"  {name} " in p.stdout
     assert "all gradients match" in p.stdout
+
+
+def test_progress_on_a_terminal_never_touches_stdout(sample_model, tmp_path):
+    """With stderr on a terminal, `ner tag` shows a line counter there, and stdout still gets every result."""
+    import pty
+
+    text = tmp_path / "in.txt"
+    text.write_text("Ana Costa flew from Lisbon to Paris .\n" * 5000, encoding="utf-8")
+    expected = run("tag", str(text), "--model", str(sample_model), check=True).stdout
+    master, slave = pty.openpty()
+    with open(tmp_path / "out.conll", "w") as out:
+        p = subprocess.run([NER, "tag", str(text), "--model", str(sample_model)], stdout=out, stderr=slave,
+                           timeout=300)
+    os.close(slave)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(master, 65536):
+            shown += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert (tmp_path / "out.conll").read_text(encoding="utf-8") == expected
+    assert b"lines tagged" in shown
