@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .casing import CASES, PAD_CASE, CaseEncoder, word_case
+from .casing import CASES, PAD_CASE, word_case
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
 
@@ -48,7 +48,6 @@ class Featurizer:
     use_case: bool
 
     def __post_init__(self) -> None:
-        self._cases = CaseEncoder()
         self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
 
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
@@ -61,7 +60,7 @@ class Featurizer:
         return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets)
 
     def _encode_codes(self, flat: list[str]) -> np.ndarray:
-        """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode / CaseEncoder.encode."""
+        """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""
         cache = self._codes
         if len(cache) > 1_000_000:  # keep memory flat on endless streams
             cache.clear()
