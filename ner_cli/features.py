@@ -5,6 +5,7 @@ The whole corpus is encoded once, flat: one list comprehension over its words, o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class Encoded:
     cases: np.ndarray | None          # (N, 2w+1) int8 casing ids, or None without the casing feature
     lengths: np.ndarray               # (S,) tokens per sentence
     targets: np.ndarray | None = None  # (N,) tag ids (or 0/1 for a binary model)
+    suffixes: np.ndarray | None = None  # (N, 2w+1) int32 suffix ids, or None without the suffix feature
 
     @property
     def starts(self) -> np.ndarray:
@@ -39,13 +41,48 @@ class Encoded:
         return np.repeat(first, lens) + (np.arange(lens.sum()) - offset_in_batch)
 
 
+class SuffixTable:
+    """Word -> id of its last `length` letters (lowercased); row i of X is the vector of `keys[i]`.
+
+    Row 0 is padding, row 1 unknown suffixes. GloVe has no row for a rare name, but "-ski" or "-burg" still
+    says something about it.
+    """
+
+    def __init__(self, keys: Sequence[str], length: int) -> None:
+        self.keys, self.length = list(keys), length
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        self._cache: dict[str, int] = {}
+
+    def key(self, word: str) -> str:
+        return word.lower()[-self.length:]
+
+    def encode(self, flat: list[str]) -> np.ndarray:
+        """(N,) int32 suffix ids, memoised per surface form like Vocab.encode."""
+        cache = self._cache
+        if len(cache) > 1_000_000:
+            cache.clear()
+        for w in set(flat).difference(cache):
+            cache[w] = self.index.get(self.key(w), 1)
+        return np.fromiter(map(cache.__getitem__, flat), dtype=np.int32, count=len(flat))
+
+
+def build_suffixes(counts: Counter[str], length: int, min_count: int = 2) -> SuffixTable:
+    """Suffixes of the training words seen at least `min_count` times (counting word occurrences)."""
+    totals: Counter[str] = Counter()
+    for word, n in counts.items():
+        totals[word.lower()[-length:]] += n
+    keys = ["<pad>", "<unk>", *sorted(k for k, n in totals.items() if n >= min_count)]
+    return SuffixTable(keys, length)
+
+
 @dataclass
 class Featurizer:
-    """Turns word sequences into windows for one model: its vocabulary, window size and casing feature."""
+    """Turns word sequences into windows for one model: its vocabulary, window size, casing and suffixes."""
 
     vocab: Vocab
     window: int
     use_case: bool
+    suffixes: SuffixTable | None = None
 
     def __post_init__(self) -> None:
         self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
@@ -53,11 +90,14 @@ class Featurizer:
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
         flat = [w for s in sentences for w in s]
+        suffixes = None
+        if self.suffixes is not None:
+            suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)
         if not self.use_case:
             words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-            return Encoded(words, None, lengths, targets)
+            return Encoded(words, None, lengths, targets, suffixes)
         codes = make_windows(self._encode_codes(flat), self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
-        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets)
+        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes)
 
     def _encode_codes(self, flat: list[str]) -> np.ndarray:
         """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""

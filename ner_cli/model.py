@@ -46,6 +46,8 @@ class ModelSpec:
     dim: int = 50                  # d: word-vector size
     case_dim: int = 0              # size of the casing embedding (0 = no casing feature)
     n_cases: int = 8
+    suffix_dim: int = 0            # size of the word-suffix embedding (0 = no suffix feature)
+    n_suffixes: int = 0            # rows of the suffix table X
     hidden: int = 300              # H
     activation: str = "relu"
     task: str = "multiclass"       # "multiclass" or "binary"
@@ -61,8 +63,8 @@ class ModelSpec:
 
     @property
     def input_size(self) -> int:
-        """Length of the window vector x: (2w+1)(d + d_case) — 5d for the lecture's w = 2 and no casing."""
-        return self.width * (self.dim + self.case_dim)
+        """Length of x: (2w+1)(d + d_case + d_suffix) — 5d for the lecture's w = 2 and no extra features."""
+        return self.width * (self.dim + self.case_dim + self.suffix_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +78,7 @@ class Batch:
     cases: np.ndarray | None = None        # (B, 2w+1) int ids into K
     targets: np.ndarray | None = None      # (B,) tag ids (multi-class) or 0/1 (binary)
     lengths: np.ndarray | None = None      # (n_sentences,) sums to B
+    suffixes: np.ndarray | None = None     # (B, 2w+1) int ids into X
 
 
 @dataclass
@@ -100,6 +103,8 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
     p["E"] = embeddings.copy() if embeddings is not None else rng.normal(0, 0.1, (spec.vocab_size, spec.dim))
     if spec.case_dim:
         p["K"] = rng.normal(0, 0.1, (spec.n_cases, spec.case_dim))
+    if spec.suffix_dim:
+        p["X"] = rng.normal(0, 0.1, (spec.n_suffixes, spec.suffix_dim))
     # Glorot-uniform for W; ReLU-family units get He scaling
     gain = np.sqrt(2.0) if spec.activation in ("relu", "gelu") else 1.0
     limit = gain * np.sqrt(6.0 / (D + H))
@@ -117,16 +122,22 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
     return {k: np.asarray(v, dtype=dtype) for k, v in p.items()}
 
 
-def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None) -> np.ndarray:
-    """x for every window: (B, 2w+1, d [+ d_case]) flattened to (B, (2w+1)(d + d_case))."""
-    E = params["E"]
-    if "K" not in params or cases is None:
-        return E[words].reshape(len(words), -1)                    # (B, 2w+1, d) flattened
-    K = params["K"]
-    d = E.shape[1]
-    x = np.empty((*words.shape, d + K.shape[1]), dtype=np.result_type(E, K))
-    np.take(E, words, axis=0, out=x[:, :, :d])                     # gathered straight into place: no concatenate
-    np.take(K, cases, axis=0, out=x[:, :, d:])                     # (B, 2w+1, d + d_case)
+def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
+                   suffixes: np.ndarray | None = None) -> np.ndarray:
+    """x for every window: rows of E (and K, X) side by side, (B, 2w+1, d [+ d_case] [+ d_suffix]) flattened."""
+    tables = [(params["E"], words)]
+    if "K" in params and cases is not None:
+        tables.append((params["K"], cases))
+    if "X" in params and suffixes is not None:
+        tables.append((params["X"], suffixes))
+    if len(tables) == 1:
+        return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
+    width = sum(t.shape[1] for t, _ in tables)
+    x = np.empty((*words.shape, width), dtype=np.result_type(*(t for t, _ in tables)))
+    col = 0
+    for table, ids in tables:                                      # gathered straight into place: no concatenate
+        np.take(table, ids, axis=0, out=x[:, :, col:col + table.shape[1]])
+        col += table.shape[1]
     return x.reshape(len(words), -1)
 
 
@@ -138,9 +149,10 @@ def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, 
     return z, f(z)
 
 
-def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None) -> np.ndarray:
+def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
+           suffixes: np.ndarray | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
-    x = window_vectors(params, words, cases)
+    x = window_vectors(params, words, cases, suffixes)
     if spec.activation == "relu":                                  # hidden() for ReLU, in place: one (B, H) array
         h = x @ params["W"].T                                      # z = Wx + b
         h += params["b"]
@@ -172,18 +184,19 @@ def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np
 def forward(params: Params, spec: ModelSpec, batch: Batch,
             rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
-    words, cases = batch.words, batch.cases
+    words, cases, suffixes = batch.words, batch.cases, batch.suffixes
     B = len(words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
         if rng is None:
             raise ValueError("the margin loss needs an rng to draw corrupted windows")
         words = np.concatenate([words, _corrupt(words, spec, rng)])
-        cases = None if cases is None else np.concatenate([cases, cases])
-    x = window_vectors(params, words, cases)                       # (B', D)
+        cases = None if cases is None else np.concatenate([cases, cases])      # corrupted windows keep the
+        suffixes = None if suffixes is None else np.concatenate([suffixes, suffixes])  # true word's features
+    x = window_vectors(params, words, cases, suffixes)             # (B', D)
     x, mask_x = _dropout(x, spec.dropout_input, rng)
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
-    cache: dict[str, Any] = dict(words=words, cases=cases, x=x, mask_x=mask_x, z=z, h=h,
+    cache: dict[str, Any] = dict(words=words, cases=cases, suffixes=suffixes, x=x, mask_x=mask_x, z=z, h=h,
                                  h_drop=h_drop, mask_h=mask_h, B=B, batch=batch)
 
     y = batch.targets
@@ -302,10 +315,13 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["W"] = grads["W"] + spec.l2 * params["W"]
         out = "u" if spec.task == "binary" else "U"
         grads[out] = grads[out] + spec.l2 * params[out]
-    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case)
-    grads["E"] = scatter_rows(cache["words"], dx[:, :, : spec.dim], params["E"].shape)
+    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix)
+    d, dc = spec.dim, spec.case_dim
+    grads["E"] = scatter_rows(cache["words"], dx[:, :, :d], params["E"].shape)
     if "K" in params:
-        grads["K"] = scatter_rows(cache["cases"], dx[:, :, spec.dim:], params["K"].shape)
+        grads["K"] = scatter_rows(cache["cases"], dx[:, :, d:d + dc], params["K"].shape)
+    if "X" in params:
+        grads["X"] = scatter_rows(cache["suffixes"], dx[:, :, d + dc:], params["X"].shape)
     return grads
 
 

@@ -34,6 +34,8 @@ def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {"E": (spec.vocab_size, spec.dim), "W": (H, spec.input_size), "b": (H,)}
     if spec.case_dim:
         shapes["K"] = (spec.n_cases, spec.case_dim)
+    if spec.suffix_dim:
+        shapes["X"] = (spec.n_suffixes, spec.suffix_dim)
     if spec.task == "binary":
         shapes["u"] = (H,)
     else:
@@ -172,7 +174,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     def is_rate(v: Any) -> bool:
         return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
 
-    lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1}
+    lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1,
+            "suffix_dim": 0, "n_suffixes": 0}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"
@@ -189,6 +192,12 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
+    if spec.suffix_dim:
+        sx = meta.get("suffixes")
+        if not isinstance(sx, dict) or not isinstance(sx.get("keys"), list) or not all(
+                isinstance(k, str) for k in sx["keys"]) or len(sx["keys"]) != spec.n_suffixes or not is_int(
+                sx.get("length"), 1):
+            return "suffixes must be {'keys': [one per row of X], 'length': n >= 1}"
     labels = meta["labels"]
     if not isinstance(labels, list) or not all(isinstance(t, str) and is_tag(t) for t in labels) \
             or len(set(labels)) != len(labels):

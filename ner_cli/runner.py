@@ -30,10 +30,11 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
     out = Path(cfg.output.path)
     ckpt = checkpoint_path(out)
     spec = trainer.setup.spec
+    suffix = f" + {spec.suffix_dim}" if spec.suffix_dim else ""
     echo(f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
          f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}")
     echo(f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
-         f"({spec.width} x ({spec.dim} + {spec.case_dim})), hidden {spec.hidden} {spec.activation}, "
+         f"({spec.width} x ({spec.dim} + {spec.case_dim}{suffix})), hidden {spec.hidden} {spec.activation}, "
          f"{len(trainer.setup.labels)} labels, vocabulary {spec.vocab_size}")
     if resume:
         load_checkpoint(ckpt, trainer)

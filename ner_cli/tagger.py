@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import decode
-from .features import Encoded, Featurizer
+from .features import Encoded, Featurizer, SuffixTable
 from .model import ModelSpec, Params, pad_by_lengths, scores
 from .modelfile import load_model_arrays
 from .tags import transition_mask
@@ -47,7 +47,9 @@ class Tagger:
         self.spec = ModelSpec(**meta["spec"])
         v = meta["vocab"]
         self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
-        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0)
+        sx = meta.get("suffixes") if self.spec.suffix_dim else None
+        suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
+        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -94,8 +96,10 @@ class Tagger:
 
     def scores(self, enc: Encoded, a: int, b: int) -> np.ndarray:
         """Scores of tokens a..b of an encoded corpus (model.scores, SCORE_ROWS rows per matrix product)."""
-        blocks = [scores(self.params, self.spec, enc.words[i:min(i + SCORE_ROWS, b)],
-                         None if enc.cases is None else enc.cases[i:min(i + SCORE_ROWS, b)])
+        def rows(arr: np.ndarray | None, i: int) -> np.ndarray | None:
+            return None if arr is None else arr[i:min(i + SCORE_ROWS, b)]
+
+        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i))
                   for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 

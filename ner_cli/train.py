@@ -20,7 +20,7 @@ from .dataset import Corpus, read_corpus
 from .embeddings import load_vectors, select_pretrained
 from .errors import ConfigError, DataError, TrainingDiverged
 from .evaluate import Evaluation, evaluate
-from .features import Encoded, Featurizer
+from .features import Encoded, Featurizer, build_suffixes
 from .model import Batch, ModelSpec, Params, backward, forward, init_params
 from .optim import Optimizer, make_optimizer
 from .tagger import Tagger
@@ -115,11 +115,13 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         init_E = rng.normal(0, std, (len(vocab), m.dim)).astype(np.float32)
         init_E[2:2 + len(pretrained_words)] = pretrained_vecs
         init_E[0] = 0.0                                            # padding starts as the zero vector
+    suffixes = build_suffixes(counts, m.suffix_len) if m.suffix_dim else None
     spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
-                     case_dim=m.case_dim, n_cases=len(CASES), hidden=m.hidden, activation=m.activation,
+                     case_dim=m.case_dim, n_cases=len(CASES), suffix_dim=m.suffix_dim,
+                     n_suffixes=len(suffixes.keys) if suffixes else 0, hidden=m.hidden, activation=m.activation,
                      task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
                      l2=cfg.train.l2)
-    featurizer = Featurizer(vocab, m.window, m.case_dim > 0)
+    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes)
     train_tags = train.tags_in(scheme)
     enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
     enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
@@ -132,6 +134,8 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
             "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
+    if suffixes is not None:
+        meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
     return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings)
 
 
@@ -144,7 +148,7 @@ def batches(n_sentences: int, batch_size: int, rng: np.random.Generator) -> list
 def make_batch(enc: Encoded, sentence_ids: np.ndarray) -> Batch:
     rows = enc.rows_of(sentence_ids)
     return Batch(enc.words[rows], None if enc.cases is None else enc.cases[rows],
-                 enc.targets[rows], enc.lengths[sentence_ids])
+                 enc.targets[rows], enc.lengths[sentence_ids], None if enc.suffixes is None else enc.suffixes[rows])
 
 
 def dev_f1(ev: Evaluation) -> float:

@@ -15,11 +15,12 @@ LOSSES = [("multiclass", "softmax"), ("multiclass", "crf"), ("binary", "logistic
 
 
 def random_problem(task: str, loss: str, activation: str, window: int, case_dim: int, seed: int,
-                   dropout: float = 0.0):
+                   dropout: float = 0.0, suffix_dim: int = 2):
     rng = np.random.default_rng(seed)
     C = 1 if task == "binary" else int(rng.integers(3, 6))
     spec = ModelSpec(vocab_size=int(rng.integers(12, 30)), n_classes=C, window=window, dim=int(rng.integers(2, 5)),
-                     case_dim=case_dim, n_cases=8, hidden=int(rng.integers(3, 7)), activation=activation, task=task,
+                     case_dim=case_dim, n_cases=8, suffix_dim=suffix_dim, n_suffixes=9,
+                     hidden=int(rng.integers(3, 7)), activation=activation, task=task,
                      loss=loss, dropout_input=dropout, dropout_hidden=dropout, l2=0.01)
     params = init_params(spec, rng, dtype=np.float64)
     params["W"] *= 3                                  # push pre-activations out of the flat middle
@@ -30,8 +31,9 @@ def random_problem(task: str, loss: str, activation: str, window: int, case_dim:
     n = int(lengths.sum())
     words = rng.integers(0, spec.vocab_size, size=(n, spec.width)).astype(np.int32)
     cases = rng.integers(0, 8, size=(n, spec.width)).astype(np.int8) if case_dim else None
+    suffixes = rng.integers(0, 9, size=(n, spec.width)).astype(np.int32) if suffix_dim else None
     targets = rng.integers(0, 2 if task == "binary" else C, size=n)
-    return spec, params, Batch(words, cases, targets, lengths)
+    return spec, params, Batch(words, cases, targets, lengths, suffixes)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -116,3 +118,19 @@ def test_forward_is_pure(task, loss):
 
 def test_all_combinations_are_covered():
     assert len(list(itertools.product(ACTIVATIONS, LOSSES))) == 20
+
+
+def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
+    """The check must be able to fail: a backward pass off by 1% in W is reported."""
+    import ner_cli.gradcheck as gc
+
+    spec, params, batch = random_problem("multiclass", "softmax", "tanh", 2, case_dim=2, seed=3)
+    real = gc.backward
+
+    def off_by_one_percent(p, s, cache):
+        grads = real(p, s, cache)
+        grads["W"] = grads["W"] * 1.01
+        return grads
+    monkeypatch.setattr(gc, "backward", off_by_one_percent)
+    errors = {r.name: r.max_rel_error for r in gc.gradcheck(params, spec, batch, seed=0, entries=25)}
+    assert errors["W"] > 1e-3 and errors["b"] < 1e-5

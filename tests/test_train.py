@@ -101,3 +101,17 @@ def test_resume_refuses_a_different_config(tmp_path):
     c.model.hidden = 25
     with pytest.raises(ModelFileError, match="model.hidden"):
         run_training(c, quiet=True, resume=True, echo=lambda *a, **k: None)
+
+
+def test_suffix_feature_trains_saves_and_tags_the_same(tmp_path):
+    from ner_cli.runner import run_training
+    from ner_cli.tagger import Tagger
+
+    c = sample_config(suffix_dim=4, suffix_len=3)
+    c.train.epochs, c.output.path = 2, str(tmp_path / "sfx.npz")
+    run_training(c, quiet=True, echo=lambda *a, **k: None)
+    t = Tagger.load(c.output.path)
+    assert t.params["X"].shape == (len(t.meta["suffixes"]["keys"]), 4)
+    best = [e for e in fit(c) if isinstance(e, Epoch) and e.is_best][-1]
+    words = [["Ana", "Kowalski", "flew", "to", "Gdansk", "."], ["Hello"]]
+    assert t.predict(words) == best.tagger.predict(words)
