@@ -6,10 +6,6 @@ these categories, embedded by its own small matrix K and concatenated into the w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import numpy as np
-
 CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "noletters", "mixed")
 PAD_CASE, LOWER, ALLCAPS, INITCAP, NUMERIC, HASDIGIT, NOLETTERS, MIXED = range(len(CASES))
 
@@ -30,19 +26,3 @@ def word_case(word: str) -> int:
     if letters[0].isupper() and all(c.islower() for c in letters[1:]):
         return INITCAP
     return MIXED
-
-
-class CaseEncoder:
-    """Memoised word -> case id, like Vocab.encode."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, int] = {}
-
-    def encode(self, words: Iterable[str]) -> np.ndarray:
-        words = words if isinstance(words, list | tuple) else list(words)
-        cache = self._cache
-        if len(cache) > 1_000_000:
-            cache.clear()
-        for w in set(words).difference(cache):                    # new surface forms only; the rest is C-level
-            cache[w] = word_case(w)
-        return np.fromiter(map(cache.__getitem__, words), dtype=np.int8, count=len(words))

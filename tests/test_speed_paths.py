@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli import tagger as tagger_mod
-from ner_cli.casing import CaseEncoder
+from ner_cli.casing import word_case
 from ner_cli.decode import _viterbi_full, lengths_to_mask, viterbi_batch
 from ner_cli.features import Featurizer
 from ner_cli.model import scores, window_vectors
@@ -41,7 +41,8 @@ def test_packed_codes_equal_separate_vocab_and_case_encoders():
     lengths = np.array([len(s) for s in sents])
     flat = [w for s in sents for w in s]
     np.testing.assert_array_equal(enc.words, make_windows(vocab.encode(flat), 2, PAD_ID, lengths=lengths))
-    np.testing.assert_array_equal(enc.cases, make_windows(CaseEncoder().encode(flat), 2, 0, lengths=lengths))
+    cases = np.array([word_case(w) for w in flat], dtype=np.int8)
+    np.testing.assert_array_equal(enc.cases, make_windows(cases, 2, 0, lengths=lengths))
     assert enc.words.dtype == np.int32 and enc.cases.dtype == np.int8
 
 
