@@ -133,8 +133,8 @@ def train_crf_baseline(data_dir: Path) -> RunResult:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     from bench.crf_baseline import tag_crf, train_crf
-    from ner_cli.dataset import read_corpus
     from ner_cli.evaluate import evaluate
+    from ner_cli.io.dataset import read_corpus
 
     train, dev, test = (read_corpus(data_dir / f"{n}.txt") for n in ("train", "dev", "test"))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress lines")
     args = parser.parse_args(argv)
 
-    from ner_cli.dataset import read_corpus
+    from ner_cli.io.dataset import read_corpus
 
     data_dir = args.data.resolve()
     for n in ("train", "dev", "test"):

@@ -110,8 +110,8 @@ def throughput(model: Any, sentences: Sequence[Sequence[str]], repeats: int = 3)
 
 
 def load(path: Path) -> list[Tagged]:
-    """Read a CoNLL file into ``(words, tags)`` pairs with ``ner_cli.conll.read_conll``."""
-    from ner_cli.conll import read_conll
+    """Read a CoNLL file into ``(words, tags)`` pairs with ``ner_cli.io.conll.read_conll``."""
+    from ner_cli.io.conll import read_conll
 
     return [(list(s.words), list(s.tags)) for s in read_conll(path)]
 

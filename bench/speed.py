@@ -290,8 +290,8 @@ def bench_crf(text: Path, max_lines: int, repeats: int, train_repeats: int, data
     """CRF baseline: training time on train.txt; end-to-end tagging of the first `max_lines` lines of `text`."""
     sys.path.insert(0, str(REPO))
     from bench.crf_baseline import load, sent_features, train_crf
-    from ner_cli.tokenize import tokenize_lines
-    from ner_cli.writers import format_conll
+    from ner_cli.io.tokenize import tokenize_lines
+    from ner_cli.io.writers import format_conll
 
     train = load(data / "train.txt")
     train_s, model = [], None

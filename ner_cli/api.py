@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .io.writers import FORMATS
+from .pipeline import CHUNK_LINES, chunks, format_lines
 from .tagger import Tagger
-from .tagging import CHUNK_LINES, chunks, format_lines
-from .writers import FORMATS
 
 __all__ = ["load", "records", "tag", "tag_partition"]
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from . import decode
-from .features import Encoded, Featurizer, SuffixTable
-from .model import ModelSpec, Params, pad_by_lengths, scores
-from .modelfile import load_model_arrays
+from .features.featurizer import Encoded, Featurizer, SuffixTable
+from .features.vocab import Vocab
+from .io.modelfile import load_model_arrays
+from .nn import decode
+from .nn.model import ModelSpec, Params, pad_by_lengths, scores
 from .tags import transition_mask
-from .vocab import Vocab
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache

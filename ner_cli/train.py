@@ -14,17 +14,17 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .casing import CASES
 from .config import Config
-from .dataset import Corpus, read_corpus
-from .embeddings import load_vectors, select_pretrained
 from .errors import ConfigError, DataError, TrainingDiverged
 from .evaluate import Evaluation, evaluate
-from .features import Encoded, Featurizer, build_suffixes
-from .model import Batch, ModelSpec, Params, backward, forward, init_params
-from .optim import Optimizer, make_optimizer
+from .features.casing import CASES
+from .features.featurizer import Encoded, Featurizer, build_suffixes
+from .features.vocab import Vocab, build_vocab, count_words
+from .io.dataset import Corpus, read_corpus
+from .io.embeddings import load_vectors, select_pretrained
+from .nn.model import Batch, ModelSpec, Params, backward, forward, init_params
+from .nn.optim import Optimizer, make_optimizer
 from .tagger import Tagger
-from .vocab import Vocab, build_vocab, count_words
 
 
 @dataclass

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# the same BLAS threading as the `ner` command (one thread): in-process and subprocess runs give identical weights
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -14,8 +20,8 @@ CONLL = ROOT.parent / "shared" / "data" / "conll2003"
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory) -> Path:
     """Train a small multi-class model on data/sample (a few seconds) and return its path."""
+    from ner_cli.cli.runner import run_training
     from ner_cli.config import build_config
-    from ner_cli.runner import run_training
 
     out = tmp_path_factory.mktemp("models") / "sample.npz"
     cfg = build_config({

@@ -10,8 +10,8 @@ import pickle
 import pytest
 
 from ner_cli import api
+from ner_cli.pipeline import tag_lines
 from ner_cli.tagger import Tagger
-from ner_cli.tagging import tag_lines
 
 LINES = ["Peter Blackburn lives in Lyon .", "", "  EU rejects German call to boycott British lamb .  ",
          "Ana Costa flew to Lisbon on Monday .", "U.S. officials met Mr. Smith in Washington .\r\n"]

@@ -100,8 +100,8 @@ def test_config_error_names_the_key(tmp_path):
                                             ("binary", "logistic"), ("binary", "margin")])
 def test_gradcheck_command_passes_for_every_activation_and_loss(activation, task, loss):
     """`ner gradcheck` in-process (a subprocess each would be slow), then one real subprocess below."""
+    from ner_cli.cli.runner import run_gradcheck
     from ner_cli.config import load_config
-    from ner_cli.runner import run_gradcheck
 
     cfg = load_config(ROOT / "configs" / "sample.yaml", [
         f"model.activation={activation}", f"model.task={task}", f"model.loss={loss}", "model.target=PER",

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ner_cli.conll import Sentence, parse_conll_lines, read_conll, write_conll
 from ner_cli.errors import DataError
+from ner_cli.io.conll import Sentence, parse_conll_lines, read_conll, write_conll
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"
 

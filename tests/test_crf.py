@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from ner_cli.crf import CRF_DISALLOWED, crf_backward, crf_nll
-from ner_cli.decode import lengths_to_mask
+from ner_cli.nn.crf import CRF_DISALLOWED, crf_backward, crf_nll
+from ner_cli.nn.decode import lengths_to_mask
 
 Problem = dict[str, np.ndarray]
 

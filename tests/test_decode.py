@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.decode import argmax_decode, viterbi, viterbi_batch
+from ner_cli.nn.decode import argmax_decode, viterbi, viterbi_batch
 
 Masks = tuple[np.ndarray, np.ndarray, np.ndarray]
 

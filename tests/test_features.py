@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ner_cli.casing import ALLCAPS, HASDIGIT, INITCAP, LOWER, MIXED, NOLETTERS, NUMERIC, word_case
-from ner_cli.features import Featurizer
-from ner_cli.vocab import PAD_ID, UNK_ID, build_vocab, count_words
-from ner_cli.windows import make_windows
+from ner_cli.features.casing import ALLCAPS, HASDIGIT, INITCAP, LOWER, MIXED, NOLETTERS, NUMERIC, word_case
+from ner_cli.features.featurizer import Featurizer
+from ner_cli.features.vocab import PAD_ID, UNK_ID, build_vocab, count_words
+from ner_cli.features.windows import make_windows
 
 
 def test_windows_pad_at_sentence_edges():

@@ -34,13 +34,13 @@ from conftest import SAMPLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.cli import app
+from ner_cli.cli.commands import app
 from ner_cli.config import load_config
-from ner_cli.conll import parse_conll_lines, read_conll
-from ner_cli.modelfile import META_KEY
+from ner_cli.io.conll import parse_conll_lines, read_conll
+from ner_cli.io.modelfile import META_KEY
+from ner_cli.io.tokenize import tokenize
 from ner_cli.tagger import Tagger
 from ner_cli.tags import convert_tags, get_entities
-from ner_cli.tokenize import tokenize
 
 NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"
 
@@ -76,8 +76,8 @@ def clean(result, what: str) -> bool:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A very small CRF model (fast to load thousands of times)."""
+    from ner_cli.cli.runner import run_training
     from ner_cli.config import build_config
-    from ner_cli.runner import run_training
 
     out = tmp_path_factory.mktemp("tiny") / "tiny.npz"
     cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
@@ -410,7 +410,7 @@ def test_messy_layouts_read_like_the_clean_file(sentences, data):
 
 def test_eval_scores_gold_types_the_model_never_saw(cli, tiny_model, tmp_path):
     """Gold has FOO and an IOB1 mix the model never predicts: conlleval counting, FOO in the confusion matrix."""
-    from ner_cli.dataset import read_corpus
+    from ner_cli.io.dataset import read_corpus
     from ner_cli.metrics import conlleval_report, conlleval_scores
 
     f = tmp_path / "gold.txt"
@@ -544,7 +544,7 @@ def test_full_disk_while_saving_keeps_the_old_model(cli, tiny_model, tmp_path, m
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("ner_cli.modelfile.os.fsync", full)
+    monkeypatch.setattr("ner_cli.io.modelfile.os.fsync", full)
     result = cli(["train", cfg, "-q"])
     assert not clean(result, "ENOSPC") and result.exit_code == 1
     assert "No space left on device" in result.output and "free some disk space" in result.output
@@ -624,9 +624,9 @@ def _train_config(tmp_path: Path, out: Path, *, epochs: int, dev: bool = True, h
 
 def test_sigint_keeps_best_model_and_checkpoint_and_resume_matches(tmp_path):
     """Ctrl-C after an epoch line: exit 130, a valid best model, a checkpoint; --resume == an uninterrupted run."""
-    from ner_cli.checkpoint import checkpoint_path
+    from ner_cli.cli.runner import run_training
     from ner_cli.config import load_config
-    from ner_cli.runner import run_training
+    from ner_cli.io.checkpoint import checkpoint_path
 
     epochs = 14
     out = tmp_path / "run" / "m.npz"
@@ -666,7 +666,7 @@ def test_sigint_keeps_best_model_and_checkpoint_and_resume_matches(tmp_path):
 
 def test_kill_9_at_any_moment_never_corrupts_the_model(tiny_model, tmp_path):
     """Without a dev set every epoch saves the model and a checkpoint; kill -9 at random moments, then load."""
-    from ner_cli.checkpoint import checkpoint_path
+    from ner_cli.io.checkpoint import checkpoint_path
 
     out = tmp_path / "m.npz"
     out.write_bytes(tiny_model.read_bytes())                     # an existing model that must never be corrupted

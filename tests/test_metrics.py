@@ -341,7 +341,7 @@ def test_token_scores() -> None:
 
 @pytest.mark.skipif(not (DATA / "dev.txt").exists(), reason="CoNLL-2003 not found in ../shared/data")
 def test_dev_set_against_the_oracle() -> None:
-    from ner_cli.conll import read_conll
+    from ner_cli.io.conll import read_conll
     from ner_cli.tags import convert_tags
 
     gold = [s.tags for s in read_conll(DATA / "dev.txt")]

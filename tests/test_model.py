@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from ner_cli.activations import ACTIVATIONS
-from ner_cli.gradcheck import gradcheck
-from ner_cli.model import Batch, ModelSpec, RowGrad, backward, forward, init_params, scores
+from ner_cli.nn.activations import ACTIVATIONS
+from ner_cli.nn.gradcheck import gradcheck
+from ner_cli.nn.model import Batch, ModelSpec, RowGrad, backward, forward, init_params, scores
 
 LOSSES = [("multiclass", "softmax"), ("multiclass", "crf"), ("binary", "logistic"), ("binary", "margin")]
 
@@ -122,7 +122,7 @@ def test_all_combinations_are_covered():
 
 def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
     """The check must be able to fail: a backward pass off by 1% in W is reported."""
-    import ner_cli.gradcheck as gc
+    import ner_cli.nn.gradcheck as gc
 
     spec, params, batch = random_problem("multiclass", "softmax", "tanh", 2, case_dim=2, seed=3)
     real = gc.backward

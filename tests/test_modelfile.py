@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ner_cli.errors import ModelFileError
-from ner_cli.modelfile import META_KEY, load_model_arrays, model_bytes, save_model
+from ner_cli.io.modelfile import META_KEY, load_model_arrays, model_bytes, save_model
 from ner_cli.tagger import Tagger
 
 
@@ -87,7 +87,7 @@ def test_interrupted_save_leaves_the_old_file_untouched(sample_model, tmp_path, 
 
     def interrupted(fd):                      # Ctrl-C after the bytes are written, before the rename
         raise KeyboardInterrupt
-    monkeypatch.setattr("ner_cli.modelfile.os.fsync", interrupted)
+    monkeypatch.setattr("ner_cli.io.modelfile.os.fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_model(target, t.params, t.meta)
     assert target.read_bytes() == before

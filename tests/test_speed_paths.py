@@ -11,16 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli import tagger as tagger_mod
-from ner_cli.casing import word_case
-from ner_cli.decode import _viterbi_full, lengths_to_mask, viterbi_batch
-from ner_cli.features import Featurizer
-from ner_cli.model import scores, window_vectors
-from ner_cli.modelfile import load_model_arrays, model_bytes
+from ner_cli.features.casing import word_case
+from ner_cli.features.featurizer import Featurizer
+from ner_cli.features.vocab import PAD_ID, build_vocab, count_words
+from ner_cli.features.windows import make_windows
+from ner_cli.io.modelfile import load_model_arrays, model_bytes
+from ner_cli.io.tokenize import tokenize, tokenize_lines
+from ner_cli.nn.decode import _viterbi_full, lengths_to_mask, viterbi_batch
+from ner_cli.nn.model import scores, window_vectors
+from ner_cli.pipeline import tag_lines, tag_lines_parallel
 from ner_cli.tagger import Tagger
-from ner_cli.tagging import tag_lines, tag_lines_parallel
-from ner_cli.tokenize import tokenize, tokenize_lines
-from ner_cli.vocab import PAD_ID, build_vocab, count_words
-from ner_cli.windows import make_windows
 
 PIECES = ["a", "B", "No.", "J.", "Mr.", " ", "  ", "\t", ".", "'s", "n't", "-", "1", ",", ":", "/", "@x.com",
           "http://a.b/c.", "\u200d", "\u0301", "\U0001f1e6\U0001f1e8", "😀", "\x00", "\r", "\x0b", "\u2028", "Smith"]

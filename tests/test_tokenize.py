@@ -1,4 +1,4 @@
-"""Tests for ner_cli.tokenize: offset invariants (hypothesis), PTB/CoNLL conventions, sentence splitting."""
+"""Tests for ner_cli.io.tokenize: offset invariants (hypothesis), PTB/CoNLL conventions, sentence splitting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ner_cli.tokenize import split_sentences, tokenize
+from ner_cli.io.tokenize import split_sentences, tokenize
 
 CRAFTED = [
     "",

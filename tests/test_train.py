@@ -70,8 +70,8 @@ def test_real_corpus_short_schedule_reaches_dev_f1_floor():
 
 def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     """Train 4 epochs straight; train 2, 'crash', resume to 4: the final checkpoints hold identical weights."""
-    from ner_cli.checkpoint import checkpoint_path
-    from ner_cli.runner import run_training
+    from ner_cli.cli.runner import run_training
+    from ner_cli.io.checkpoint import checkpoint_path
     from ner_cli.tagger import Tagger
 
     def cfg(path, epochs):
@@ -92,8 +92,8 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
 
 
 def test_resume_refuses_a_different_config(tmp_path):
+    from ner_cli.cli.runner import run_training
     from ner_cli.errors import ModelFileError
-    from ner_cli.runner import run_training
 
     c = sample_config()
     c.train.epochs, c.output.path = 1, str(tmp_path / "m.npz")
@@ -104,7 +104,7 @@ def test_resume_refuses_a_different_config(tmp_path):
 
 
 def test_suffix_feature_trains_saves_and_tags_the_same(tmp_path):
-    from ner_cli.runner import run_training
+    from ner_cli.cli.runner import run_training
     from ner_cli.tagger import Tagger
 
     c = sample_config(suffix_dim=4, suffix_len=3)

@@ -1,4 +1,4 @@
-"""Tests for ner_cli.writers: exact CoNLL text, JSONL offsets, inline markers, empty lines."""
+"""Tests for ner_cli.io.writers: exact CoNLL text, JSONL offsets, inline markers, empty lines."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.tags import get_entities
-from ner_cli.tokenize import split_sentences, tokenize
-from ner_cli.writers import (
+from ner_cli.io.tokenize import split_sentences, tokenize
+from ner_cli.io.writers import (
     FORMATS,
     format_conll,
     format_inline,
     format_jsonl,
     sentence_entities,
 )
+from ner_cli.tags import get_entities
 
 LINE = "Blackburn's manager met U.S. officials in New York."
 TAGS = ["B-ORG", "O", "O", "O", "B-LOC", "O", "O", "B-LOC", "I-LOC", "O"]

@@ -43,7 +43,7 @@ def _stderr(message: str, style: str | None = None) -> None:
 def user_errors() -> Iterator[None]:
     """NerError -> "error: ..." (+ hint) and its exit code; Ctrl-C -> 130; a closed pipe -> quiet; other OSErrors
     (full disk, no permission, stdout closed) and MemoryError -> one "error:" line and exit 1."""
-    from .errors import NerError
+    from ..errors import NerError
 
     try:
         yield
@@ -119,7 +119,7 @@ def train(
     A checkpoint is written after every epoch; Ctrl-C keeps the best model so far and the checkpoint.
     """
     with user_errors():
-        from .config import check_paths, load_config
+        from ..config import check_paths, load_config
         from .runner import run_training
 
         overrides = list(set_ or [])
@@ -152,10 +152,10 @@ def eval_(
     with user_errors():
         import json
 
-        from .dataset import read_corpus
-        from .evaluate import evaluate
-        from .report import confusion_text, write_predictions
-        from .tagger import Tagger
+        from ..evaluate import evaluate
+        from ..io.dataset import read_corpus
+        from ..render import confusion_text, write_predictions
+        from ..tagger import Tagger
 
         stdout = _Stdout()
         tagger = Tagger.load(model)
@@ -203,8 +203,8 @@ def tag(
 ) -> None:
     """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
     with user_errors():
-        from .tagger import Tagger
-        from .tagging import find_model, tag_conll_input, tag_lines, tag_lines_parallel
+        from ..pipeline import find_model, tag_conll_input, tag_lines, tag_lines_parallel
+        from ..tagger import Tagger
 
         out = _Stdout()
         path, why = find_model(model)
@@ -253,7 +253,7 @@ def _tag_progress():
 
 def _open_text(file: str):
     """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
-    from .errors import NerError
+    from ..errors import NerError
 
     if file == "-":
         if sys.stdin is None:                              # started with stdin closed (`ner tag - <&-`)
@@ -284,8 +284,8 @@ def convert(
 ) -> None:
     """Convert a CoNLL file between IOB1, IOB2 and IOBES (lossless for valid input); writes to stdout."""
     with user_errors():
-        from .dataset import convert_file
-        from .errors import NerError
+        from ..errors import NerError
+        from ..io.dataset import convert_file
 
         stdout = _Stdout()
         if source not in ("auto", "IOB1", "IOB2", "IOBES", "BIOES"):
@@ -307,7 +307,7 @@ def gradcheck(
 ) -> None:
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
-        from .config import check_paths, load_config
+        from ..config import check_paths, load_config
         from .runner import run_gradcheck
 
         cfg = load_config(config, list(set_ or []))
@@ -319,7 +319,7 @@ def gradcheck(
 
 def _print_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .. import __version__
 
         print(f"ner {__version__}")
         raise typer.Exit(0)

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelFileError
-from .model import ModelSpec, Params
+from ..errors import ModelFileError
+from ..nn.model import ModelSpec, Params
 
 FORMAT_VERSION = 1
 META_KEY = "__meta__"
@@ -164,9 +164,9 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
 
 def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
-    from .activations import ACTIVATIONS
-    from .tags import is_tag
-    from .vocab import PAD, UNK
+    from ..features.vocab import PAD, UNK
+    from ..nn.activations import ACTIVATIONS
+    from ..tags import is_tag
 
     def is_int(v: Any, low: int) -> bool:
         return isinstance(v, int) and not isinstance(v, bool) and v >= low

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import NerError
+from .io.tokenize import split_sentences, tokenize, tokenize_lines
+from .io.writers import FORMATS, sentence_entities
 from .tagger import Tagger
-from .tokenize import split_sentences, tokenize, tokenize_lines
-from .writers import FORMATS, sentence_entities
 
 CHUNK_LINES = 2000
 
@@ -137,8 +137,8 @@ def find_model(explicit: str | None, models_dir: str | Path = "models") -> tuple
 
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
     """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
-    from .conll import parse_conll_lines
-    from .writers import format_conll
+    from .io.conll import parse_conll_lines
+    from .io.writers import format_conll
 
     sentences = parse_conll_lines(stream, name=name, require_tags=False)
     while batch := [s.words for s in itertools.islice(sentences, chunk)]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import DataError
+from ..tags import convert_tags, detect_scheme, invalid_transitions, repair_tags
 from .conll import read_conll
-from .errors import DataError
-from .tags import convert_tags, detect_scheme, invalid_transitions, repair_tags
 
 
 @dataclass

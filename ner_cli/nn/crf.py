@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ner_cli.decode import lengths_to_mask
+from ner_cli.nn.decode import lengths_to_mask
 
 CRF_DISALLOWED = -1e4
 

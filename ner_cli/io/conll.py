@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .errors import DataError
-from .tags import is_tag
+from ..errors import DataError
+from ..tags import is_tag
 
 DOCSTART = "-DOCSTART-"
 _FIELD_SEP = re.compile(r"[ \t]+")

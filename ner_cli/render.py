@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .modelfile import atomic_write_bytes
+from .io.modelfile import atomic_write_bytes
 
 
 def confusion_text(labels: Sequence[str], matrix: np.ndarray) -> str:

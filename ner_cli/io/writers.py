@@ -7,7 +7,7 @@ arguments, flat over all sentences of the line (several in paragraph mode)::
                   include_tokens=False) -> str
 
 ``starts``/``ends`` are character offsets into ``line`` (end exclusive) as produced by
-`ner_cli.tokenize.tokenize`, shifted by the sentence start in paragraph mode. Entities are
+`ner_cli.io.tokenize.tokenize`, shifted by the sentence start in paragraph mode. Entities are
 ``get_entities(tags)`` (conlleval rules) unless ``entities`` — (label, first token, end token
 exclusive) over the flat token list — is given; in paragraph mode pass
 ``entities=sentence_entities(per_sentence_tags)`` so that no entity can run across a
@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 
-from .tags import get_entities
+from ..tags import get_entities
 
 __all__ = [
     "FORMATS",

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ModelFileError
+from ..errors import ModelFileError
 from .modelfile import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from .train import Trainer
+    from ..train import Trainer
 
 CHECKPOINT_VERSION = 1
 # settings that may change between the interrupted run and its resumption

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config, check_output
-from .errors import DataError
-from .train import Epoch, Step, Trainer, prepare, read_data
+from ..config import Config, check_output
+from ..errors import DataError
+from ..train import Epoch, Step, Trainer, prepare, read_data
 
 Echo = Callable[..., None]
 
@@ -21,7 +21,7 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+    from ..io.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 
     t0 = time.perf_counter()
     check_output(cfg)                                     # before any work: refuse a place that can't be written
@@ -78,9 +78,9 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
 
 def _score_test(cfg: Config, model: Path, echo: Echo) -> None:
     """Score the saved (best) model once on data.test; reported, never used to choose anything."""
-    from .dataset import read_corpus
-    from .evaluate import evaluate
-    from .tagger import Tagger
+    from ..evaluate import evaluate
+    from ..io.dataset import read_corpus
+    from ..tagger import Tagger
 
     d = cfg.data
     tagger = Tagger.load(model)
@@ -95,7 +95,7 @@ def epoch_line(e: Epoch) -> str:
 
 
 def save_tagger(path: Path, e: Epoch) -> None:
-    from .modelfile import save_model
+    from ..io.modelfile import save_model
 
     save_model(path, e.tagger.params, e.tagger.meta)
 
@@ -103,9 +103,9 @@ def save_tagger(path: Path, e: Epoch) -> None:
 def run_gradcheck(cfg: Config, *, sentences: int = 4, entries: int = 30, tolerance: float = 1e-5,
                   echo: Echo = print) -> bool:
     """Check the config's model on a few training sentences; print one line per parameter."""
-    from .gradcheck import gradcheck
-    from .model import init_params
-    from .train import make_batch
+    from ..nn.gradcheck import gradcheck
+    from ..nn.model import init_params
+    from ..train import make_batch
 
     train, _ = read_data(cfg)
     setup = prepare(cfg, train, None)

@@ -1,0 +1,2 @@
+"""Reading and writing: CoNLL files, raw-text tokenization, output formats, pretrained vectors, model files
+and checkpoints."""
