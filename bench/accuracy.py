@@ -3,8 +3,9 @@
 For each seed the config (``configs/conll2003.yaml`` unless told otherwise) is trained with the library's
 ``Trainer``; the epoch with the best dev F1 is kept (dev only chooses) and that model is then scored once on
 test. The CRF baseline (``bench/crf_baseline.py``: sklearn-crfsuite, c1 = c2 = 0.1, 100 L-BFGS iterations)
-is trained on the same train file and scored with the same scorer (``ner_cli.evaluate.evaluate``, identical
-to conlleval). Printed: per-seed and mean ± std (and min..max) dev/test precision, recall, F1; per-type F1;
+is trained on the same train file and scored by the same function as `ner eval`
+(``ner_cli.evaluate.score_file``, identical to conlleval). Printed: per-seed and mean ± std (and min..max)
+dev/test precision, recall, F1; per-type F1;
 seconds to the best epoch and total training seconds; the machine (cores, numpy BLAS, BLAS threads).
 
 Run from the repository root::
@@ -99,32 +100,31 @@ def load_cfg(config: Path | str, data_dir: Path, overrides: Sequence[str] = (), 
     return load_config(config, sets)
 
 
-def train_window(cfg: Any, test: Any, name: str, echo: Echo | None = None) -> RunResult:
-    """Train one config (dev picks the epoch), then score the kept model on the `test` Corpus."""
-    from ner_cli.evaluate import evaluate
-    from ner_cli.train import Epoch, Trainer, prepare, read_data
+def train_window(cfg: Any, test: Path, name: str, echo: Echo | None = None) -> RunResult:
+    """Train one config with the library's training loop (dev picks the epoch), then score the kept model on
+    the `test` file with the same function as `ner eval`."""
+    from ner_cli.evaluate import score_file
+    from ner_cli.render import epoch_line
+    from ner_cli.train import Epoch, Trainer, fit
 
     t0, c0 = time.perf_counter(), time.process_time()
-    train, dev = read_data(cfg)
-    if dev is None:
+    trainer = Trainer.from_config(cfg)
+    if trainer.setup.dev is None:
         raise SystemExit("the benchmark needs a dev set to choose the epoch")
-    trainer = Trainer(cfg, prepare(cfg, train, dev))
     best: Epoch | None = None
     to_best = cpu_best = 0.0
     curve: list[float] = []
-    while not trainer.should_stop():
-        for event in trainer.run_epoch():
-            if isinstance(event, Epoch):
-                curve.append(event.dev.scores.f1)
-                if event.is_best:
-                    best, to_best, cpu_best = event, time.perf_counter() - t0, time.process_time() - c0
-                if echo:
-                    echo(f"  {name} epoch {event.epoch:2d}  dev F1 {event.dev.scores.f1:6.2f}  "
-                         f"{event.seconds:5.1f}s{'  *' if event.is_best else ''}")
+    for event in fit(trainer):
+        if isinstance(event, Epoch):
+            curve.append(event.dev.scores.f1)
+            if event.is_best:
+                best, to_best, cpu_best = event, time.perf_counter() - t0, time.process_time() - c0
+            if echo:
+                echo(f"  {name} {epoch_line(event)}")
     total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     assert best is not None
-    test_ev = evaluate(test.tags_in("IOB2"), best.tagger.predict(test.words), best.tagger.target)
-    return RunResult(name, best.dev.scores, test_ev.scores, total, to_best, cpu_best, cpu_total, best.epoch,
+    test_scores = score_file(best.tagger, test).evaluation.scores
+    return RunResult(name, best.dev.scores, test_scores, total, to_best, cpu_best, cpu_total, best.epoch,
                      trainer.epoch, curve)
 
 
@@ -132,15 +132,15 @@ def train_crf_baseline(data_dir: Path) -> RunResult:
     """The words-only CRF of bench/crf_baseline.py, scored by the same scorer as the network."""
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    from bench.crf_baseline import tag_crf, train_crf
-    from ner_cli.evaluate import evaluate
+    from bench.crf_baseline import CrfTagger, train_crf
+    from ner_cli.evaluate import score_file
     from ner_cli.io.dataset import read_corpus
 
-    train, dev, test = (read_corpus(data_dir / f"{n}.txt") for n in ("train", "dev", "test"))
+    train = read_corpus(data_dir / "train.txt")
     t0, c0 = time.perf_counter(), time.process_time()
-    model = train_crf(list(zip(train.words, train.tags_in("IOB2"), strict=True)))
+    model = CrfTagger(train_crf(list(zip(train.words, train.tags_in("IOB2"), strict=True))))
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    dev_s, test_s = (evaluate(c.tags_in("IOB2"), tag_crf(model, c.words)).scores for c in (dev, test))
+    dev_s, test_s = (score_file(model, data_dir / f"{n}.txt").evaluation.scores for n in ("dev", "test"))
     return RunResult("CRF (words only)", dev_s, test_s, seconds, cpu_total=cpu)
 
 
@@ -242,8 +242,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-epoch progress lines")
     args = parser.parse_args(argv)
 
-    from ner_cli.io.dataset import read_corpus
-
     data_dir = args.data.resolve()
     for n in ("train", "dev", "test"):
         if not (data_dir / f"{n}.txt").is_file():
@@ -261,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"data: {data_dir}  (dev chooses the epoch; test is scored once per seed, never used to choose)",
           flush=True)
 
-    test = read_corpus(data_dir / "test.txt")
+    test = data_dir / "test.txt"
     echo = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     runs = []
     for seed in args.seeds:

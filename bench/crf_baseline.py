@@ -98,6 +98,18 @@ def tag_crf(model: Any, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
     return [list(tags) for tags in model.predict([sent_features(w) for w in sentences])]
 
 
+class CrfTagger:
+    """A trained CRF with a tagger's `predict`, so `ner_cli.evaluate.score_file` scores it like a model."""
+
+    target = None
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        return tag_crf(self.model, sentences)
+
+
 def throughput(model: Any, sentences: Sequence[Sequence[str]], repeats: int = 3) -> float:
     """Tagging speed in tokens/s (features + tagging), best of `repeats` runs."""
     n_tokens = sum(len(w) for w in sentences)
@@ -116,12 +128,11 @@ def load(path: Path) -> list[Tagged]:
     return [(list(s.words), list(s.tags)) for s in read_conll(path)]
 
 
-def evaluate(model: Any, data: Sequence[Tagged]) -> Any:
-    """conlleval scores (``.precision``, ``.recall``, ``.f1`` in %) of `model` on `data`."""
-    from ner_cli.metrics import conlleval_scores
+def evaluate(model: Any, path: Path) -> Any:
+    """conlleval scores (``.precision``, ``.recall``, ``.f1`` in %) of `model` on a CoNLL file."""
+    from ner_cli.evaluate import score_file
 
-    pred = tag_crf(model, [w for w, _ in data])
-    return conlleval_scores([t for _, t in data], pred)
+    return score_file(CrfTagger(model), path).evaluation.scores
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -134,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     t0 = time.perf_counter()
     model = train_crf(train)
     print(f"training seconds: {time.perf_counter() - t0:.1f}")
-    for name, data in (("dev", dev), ("test", test)):
-        s = evaluate(model, data)
+    for name in ("dev", "test"):
+        s = evaluate(model, args.data_dir / f"{name}.txt")
         print(f"{name}: precision {s.precision:.2f}  recall {s.recall:.2f}  F1 {s.f1:.2f}")
     speed = throughput(model, [w for w, _ in test])
     print(f"tagging throughput (features + tagging, best of 3, test): {speed:,.0f} tokens/s")

@@ -1,4 +1,5 @@
-"""A small Python API: load a model once, tag an iterable of text lines. Nothing here needs pickling.
+"""A small Python API over the inference pipeline: load a model once, tag an iterable of text lines.
+Nothing here needs pickling.
 
     from ner_cli import api
 
@@ -13,21 +14,17 @@ yields one output string per input line, in order. See the README's Performance 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .io.writers import FORMATS
-from .pipeline import CHUNK_LINES, chunks, format_lines
+from .pipeline import CHUNK_LINES, cached_tagger, tag_chunks
 from .tagger import Tagger
 
 __all__ = ["load", "records", "tag", "tag_partition"]
 
 ModelSource = Tagger | bytes | str | Path
-
-_loaded: dict[bytes, Tagger] = {}        # sha256 of model bytes -> Tagger: one load per worker process
 
 
 def load(source: ModelSource) -> Tagger:
@@ -35,11 +32,7 @@ def load(source: ModelSource) -> Tagger:
     if isinstance(source, Tagger):
         return source
     if isinstance(source, bytes):
-        key = hashlib.sha256(source).digest()
-        if key not in _loaded:
-            _loaded.clear()                                        # keep one model: memory stays flat
-            _loaded[key] = Tagger.from_bytes(source)
-        return _loaded[key]
+        return cached_tagger(source)
     return Tagger.load(source)
 
 
@@ -47,14 +40,12 @@ def tag(model: ModelSource, lines: Iterable[str], fmt: str = "jsonl", paragraphs
         chunk_lines: int = CHUNK_LINES) -> Iterator[str]:
     """One output string per input line, newline-terminated, in input order (lazy: `chunk_lines` at a time).
 
-    fmt: "jsonl" (a JSON object per line), "conll" (a token<TAB>tag block and a blank line) or "inline".
-    Lines may end in "\\n" or "\\r\\n" (stripped) but must not contain other line breaks.
+    fmt: "jsonl" (a JSON object per line), "conll" (a token<TAB>tag block and a blank line) or "inline";
+    anything else raises `UsageError` (a ValueError). Lines may end in "\\n" or "\\r\\n" (stripped) but must not
+    contain other line breaks.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
-    tagger = load(model)
-    for batch in chunks(lines, chunk_lines):
-        yield from format_lines(tagger, batch, fmt, paragraphs)
+    for out in tag_chunks(load(model), lines, fmt, paragraphs, chunk_lines=chunk_lines):
+        yield from out
 
 
 def records(model: ModelSource, lines: Iterable[str], paragraphs: bool = False) -> Iterator[dict[str, Any]]:

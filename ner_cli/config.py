@@ -19,6 +19,11 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .nn.activations import ACTIVATIONS
+from .nn.decode import DECODERS
+from .nn.model import LOSSES
+from .nn.optim import OPTIMIZERS
+from .tags import MODEL_SCHEMES, scheme_names
 
 
 @dataclass
@@ -36,7 +41,7 @@ class DataConfig:
 class ModelConfig:
     task: str = "multiclass"                 # multiclass (softmax/CRF over all tags) | binary (is it class C?)
     target: str | None = None                # binary only: the entity type C, e.g. PER
-    window: int = 2                          # w: words on each side; x has (2w+1)(d + case_dim) entries
+    window: int = 2                          # w: words on each side; x has (2w+1)(d + case_dim + suffix_dim) entries
     dim: int = 50                            # d: word-vector size (must match the pretrained vectors if any)
     hidden: int = 300                        # H: hidden units
     activation: str = "relu"                 # sigmoid | tanh | hardtanh | relu | gelu
@@ -83,14 +88,15 @@ class Config:
         return dataclasses.asdict(self)
 
 
+# the valid names come from where each is defined
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.scheme": ("auto", "IOB1", "IOB2", "IOBES"),
-    "model.task": ("multiclass", "binary"),
-    "model.activation": ("sigmoid", "tanh", "hardtanh", "relu", "gelu"),
-    "model.loss": ("softmax", "crf", "logistic", "margin"),
-    "model.tag_scheme": ("IOB2", "IOBES"),
-    "model.decode": ("viterbi", "argmax"),
-    "train.optimizer": ("sgd", "adagrad", "adam"),
+    "data.scheme": tuple(scheme_names(auto=True)),
+    "model.task": tuple(LOSSES),
+    "model.activation": tuple(ACTIVATIONS),
+    "model.loss": tuple(loss for losses in LOSSES.values() for loss in losses),
+    "model.tag_scheme": MODEL_SCHEMES,
+    "model.decode": DECODERS,
+    "train.optimizer": tuple(OPTIMIZERS),
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
             "train.batch_size", "train.lr", "train.lr_decay"}
@@ -231,13 +237,10 @@ def build_config(raw: dict[str, Any], overrides: list[str] = (), source: str = "
 def _check_consistency(cfg: Config) -> list[str]:
     """Rules that involve more than one key."""
     m, problems = cfg.model, []
-    if m.task == "binary":
-        if not m.target:
-            problems.append("model.target: the binary task needs a target entity type, e.g. PER")
-        if m.loss not in ("logistic", "margin"):
-            problems.append(f"model.loss: the binary task takes logistic or margin, got {m.loss!r}")
-    elif m.loss not in ("softmax", "crf"):
-        problems.append(f"model.loss: the multiclass task takes softmax or crf, got {m.loss!r}")
+    if m.task == "binary" and not m.target:
+        problems.append("model.target: the binary task needs a target entity type, e.g. PER")
+    if m.loss not in LOSSES[m.task]:
+        problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {m.loss!r}")
     return problems
 
 

@@ -62,3 +62,9 @@ class TrainingDiverged(NerError):
     """The loss became NaN or infinite during training."""
 
     exit_code = 1
+
+
+class UsageError(NerError, ValueError):
+    """A bad argument to a library function or a command (an unknown output format, say)."""
+
+    exit_code = 2

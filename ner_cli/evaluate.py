@@ -1,53 +1,37 @@
-"""Score a tagger on gold sentences: conlleval's entity-level counts, a token confusion matrix, and for a
-binary model the token-level precision/recall/F1 of its target class. Returns data; printing is the CLI's."""
+"""Score a model on a CoNLL file: the one path a file takes from reading to scores (read -> predict -> score),
+used by `ner eval`, by training's test scoring and by the benchmarks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Protocol
 
-import numpy as np
+from .io.dataset import Corpus, read_corpus
+from .metrics import Evaluation, evaluate
 
-from .metrics import Scores, confusion_matrix, conlleval_report, conlleval_scores, token_scores
+
+class Predictor(Protocol):
+    """Anything that tags word sequences: a `Tagger`, or a baseline wrapped to look like one."""
+
+    target: str | None                                      # a binary model's class: scored on it alone
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]: ...
 
 
 @dataclass
-class Evaluation:
-    scores: Scores                               # entity level, conlleval's counting
-    labels: list[str]                            # rows/columns of the confusion matrix
-    confusion: np.ndarray                        # (C, C) token counts, rows gold, columns predicted
-    target: str | None = None                    # binary models: the class C
-    token_prf: tuple[float, float, float] | None = None  # binary models: token-level P/R/F1 of C (percent)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"entity": self.scores.to_dict(),
-                               "confusion": {"labels": self.labels, "matrix": self.confusion.tolist()}}
-        if self.target is not None and self.token_prf is not None:
-            p, r, f = self.token_prf
-            out["target"] = self.target
-            out["token"] = {"precision": p, "recall": r, "f1": f}
-        return out
-
-    def report(self) -> str:
-        """conlleval's text report."""
-        return conlleval_report(self.scores)
+class FileScore:
+    corpus: Corpus                   # the file as read
+    gold: list[list[str]]            # its tags in IOB2
+    pred: list[list[str]]            # the model's IOB2 tags
+    evaluation: Evaluation
 
 
-def only_type(tags: Sequence[str], target: str) -> list[str]:
-    """Tags of other entity types become O (a binary model is scored on its own class only)."""
-    return [t if t != "O" and t.partition("-")[2] == target else "O" for t in tags]
-
-
-def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], target: str | None = None) -> Evaluation:
-    """Compare predicted with gold tag sequences (one per sentence)."""
-    if target is not None:
-        gold = [only_type(g, target) for g in gold]
-    scores = conlleval_scores(gold, pred)
-    labels = sorted({t for seq in gold for t in seq} | {t for seq in pred for t in seq},
-                    key=lambda t: (t != "O", t.partition("-")[2], t))
-    flat_gold = [t for seq in gold for t in seq]
-    flat_pred = [t for seq in pred for t in seq]
-    confusion = confusion_matrix([flat_gold], [flat_pred], labels)
-    token_prf = token_scores([flat_gold], [flat_pred], target) if target is not None else None
-    return Evaluation(scores, labels, confusion, target, token_prf)
+def score_file(tagger: Predictor, path: str | Path, *, token_col: int = 0, tag_col: int = -1, scheme: str = "auto",
+               repair: bool = False) -> FileScore:
+    """Read a CoNLL file with gold tags, tag its sentences and score them as conlleval does."""
+    corpus = read_corpus(path, token_col=token_col, tag_col=tag_col, scheme=scheme, repair=repair)
+    gold = corpus.tags_in("IOB2")
+    pred = tagger.predict(corpus.words)
+    return FileScore(corpus, gold, pred, evaluate(gold, pred, tagger.target))

@@ -1,4 +1,6 @@
-"""Scores that match conlleval.pl: phrase-level precision, recall and FB1, token accuracy, per-type lines.
+"""The numbers: scores that match conlleval.pl (phrase-level precision, recall and FB1, token accuracy, per
+type), the token confusion matrix, token-level scores of one class, and `evaluate`, which computes them all.
+Text renderings of these numbers are in `render`.
 
 Chunks are read with conlleval's start/end rules (`ner_cli.tags.get_entities`); a predicted phrase is
 correct when a gold phrase has the same type, first token and last token. Sentences are scored as if
@@ -14,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import zip_longest
+from typing import Any
 
 import numpy as np
 
-from ner_cli.tags import chunk_arrays, encode_tags, tag_ids
+from .tags import chunk_arrays, encode_tags, label_order, only_type, tag_ids
 
 
 @dataclass
@@ -140,29 +143,6 @@ def conlleval_scores(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]
     )
 
 
-def conlleval_report(scores: Scores) -> str:
-    """The text conlleval.pl prints for these scores, byte for byte (newline-terminated lines).
-
-    The trailing number of a per-type line is, as in conlleval, the count of *found* (predicted) phrases.
-    """
-    lines = [
-        f"processed {scores.tokens} tokens with {scores.phrases_gold} phrases; "
-        f"found: {scores.phrases_found} phrases; correct: {scores.phrases_correct}.\n"
-    ]
-    if scores.tokens > 0:
-        lines.append(
-            f"accuracy: {scores.accuracy:6.2f}%; precision: {scores.precision:6.2f}%; "
-            f"recall: {scores.recall:6.2f}%; FB1: {scores.f1:6.2f}\n"
-        )
-    for name in sorted(scores.per_type):
-        t = scores.per_type[name]
-        lines.append(
-            f"{name:>17}: precision: {t.precision:6.2f}%; recall: {t.recall:6.2f}%; "
-            f"FB1: {t.f1:6.2f}  {t.predicted}\n"
-        )
-    return "".join(lines)
-
-
 def confusion_matrix(
     gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]], labels: Sequence[str]
 ) -> np.ndarray:
@@ -199,3 +179,34 @@ def token_scores(
     precision = _percent(both, int(np.count_nonzero(in_pred)))
     recall = _percent(both, int(np.count_nonzero(in_gold)))
     return precision, recall, _f1(precision, recall)
+
+
+@dataclass
+class Evaluation:
+    scores: Scores                               # entity level, conlleval's counting
+    labels: list[str]                            # rows/columns of the confusion matrix
+    confusion: np.ndarray                        # (C, C) token counts, rows gold, columns predicted
+    target: str | None = None                    # binary models: the class C
+    token_prf: tuple[float, float, float] | None = None  # binary models: token-level P/R/F1 of C (percent)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"entity": self.scores.to_dict(),
+                               "confusion": {"labels": self.labels, "matrix": self.confusion.tolist()}}
+        if self.target is not None and self.token_prf is not None:
+            p, r, f = self.token_prf
+            out["target"] = self.target
+            out["token"] = {"precision": p, "recall": r, "f1": f}
+        return out
+
+
+def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], target: str | None = None) -> Evaluation:
+    """Compare predicted with gold tag sequences (one per sentence)."""
+    if target is not None:
+        gold = [only_type(g, target) for g in gold]
+    scores = conlleval_scores(gold, pred)
+    labels = sorted({t for seq in gold for t in seq} | {t for seq in pred for t in seq}, key=label_order)
+    flat_gold = [t for seq in gold for t in seq]
+    flat_pred = [t for seq in pred for t in seq]
+    confusion = confusion_matrix([flat_gold], [flat_pred], labels)
+    token_prf = token_scores([flat_gold], [flat_pred], target) if target is not None else None
+    return Evaluation(scores, labels, confusion, target, token_prf)

@@ -1,19 +1,20 @@
-"""Tag streams of raw text (or pre-tokenized CoNLL) in chunks: tokenize -> tagger.predict -> format.
+"""The inference pipeline: streams of raw text (or pre-tokenized CoNLL) tagged in chunks,
+tokenize -> tagger.predict -> format, in one process or fanned out to worker processes.
 
-Memory stays flat: lines are read, tagged and written a chunk at a time. Each function yields output
-strings in input order; the CLI writes them. `tag_lines` is the whole pipeline for one process;
-`tag_lines_parallel` fans chunks out to worker processes that each load the model once from its bytes.
+Memory stays flat: lines are read, tagged and written a chunk at a time, and output keeps input order.
+`tag_chunks` is the pipeline; `tag_lines` (the CLI) and `api.tag` (Python, Dask, Spark) are views of it.
+A worker process loads a model once from its bytes through the one per-process cache, `cached_tagger`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
-from .errors import NerError
+from .errors import UsageError
 from .io.tokenize import split_sentences, tokenize, tokenize_lines
 from .io.writers import FORMATS, sentence_entities
 from .tagger import Tagger
@@ -32,13 +33,8 @@ def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int
     return out
 
 
-def format_chunk(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> str:
-    """Tag a list of lines (without their newlines) and render them in one output format."""
-    return "".join(format_lines(tagger, lines, fmt, paragraphs))
-
-
 def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> list[str]:
-    """Like `format_chunk`, but one output string (newline-terminated) per input line."""
+    """Tag a list of lines (without their newlines): one output string (newline-terminated) per line."""
     formatter = FORMATS[fmt]
     if not paragraphs:                                             # one sentence per line: the fast path
         per_sentence = tokenize_lines(lines, offsets=fmt != "conll")     # conll output needs no offsets
@@ -74,42 +70,32 @@ def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]
         yield batch
 
 
-def tag_lines(tagger: Tagger, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False) -> Iterator[str]:
-    """Tag raw text lines, yielding the formatted output chunk by chunk (in input order)."""
+def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise NerError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
-    for batch in chunks(lines):
-        yield format_chunk(tagger, batch, fmt, paragraphs)
+        raise UsageError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
-# ---- several processes -------------------------------------------------------------------------------------
+def tag_chunks(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False, *,
+               workers: int = 1, chunk_lines: int = CHUNK_LINES) -> Iterator[list[str]]:
+    """Tag raw text lines chunk by chunk: for each chunk, one output string (newline-terminated) per line.
 
-_worker_tagger: Tagger | None = None
-
-
-def _init_worker(model_bytes: bytes) -> None:
-    global _worker_tagger
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    _worker_tagger = Tagger.from_bytes(model_bytes)
-
-
-def _work(args: tuple[list[str], str, bool]) -> str:
-    lines, fmt, paragraphs = args
-    assert _worker_tagger is not None
-    return format_chunk(_worker_tagger, lines, fmt, paragraphs)
-
-
-def tag_lines_parallel(model_path: str | Path, lines: Iterable[str], workers: int, fmt: str = "conll",
-                       paragraphs: bool = False) -> Iterator[str]:
-    """Like tag_lines over `workers` processes; output stays in input order, at most 2·workers chunks in flight."""
+    With `workers` > 1 the chunks are tagged in that many processes, each loading the model once from its
+    bytes; output stays in input order, with at most 2·workers chunks in flight.
+    """
+    check_format(fmt)
+    if workers <= 1:
+        tagger = cached_tagger(model) if isinstance(model, bytes) else model
+        for batch in chunks(lines, chunk_lines):
+            yield format_lines(tagger, batch, fmt, paragraphs)
+        return
     import multiprocessing as mp
 
-    data = Path(model_path).read_bytes()
-    Tagger.from_bytes(data)                                        # fail early, in this process, if invalid
+    data = model if isinstance(model, bytes) else model.to_bytes()
+    cached_tagger(data)                                            # fail early, in this process, if invalid
     ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
+    with ctx.Pool(workers, initializer=cached_tagger, initargs=(data,)) as pool:
         pending: deque = deque()
-        for batch in chunks(lines):
+        for batch in chunks(lines, chunk_lines):
             pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs),)))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().get()
@@ -117,22 +103,33 @@ def tag_lines_parallel(model_path: str | Path, lines: Iterable[str], workers: in
             yield pending.popleft().get()
 
 
-def find_model(explicit: str | None, models_dir: str | Path = "models") -> tuple[Path, str]:
-    """The model to use and why: --model, else $NER_MODEL, else the only .npz under ./models/."""
-    if explicit:
-        return Path(explicit), "--model"
-    env = os.environ.get("NER_MODEL")
-    if env:
-        return Path(env), "$NER_MODEL"
-    found = sorted(Path(models_dir).glob("**/*.npz")) if Path(models_dir).is_dir() else []
-    if len(found) == 1:
-        return found[0], f"the only model under {models_dir}/"
-    if not found:
-        raise NerError(f"no model given and none found under ./{models_dir}/",
-                       hint="train one with `ner train CONFIG`, or pass --model PATH, or set NER_MODEL=PATH")
-    listing = "\n".join(f"  {p}" for p in found)
-    raise NerError(f"no model given and {len(found)} found under ./{models_dir}/:\n{listing}",
-                   hint="choose one with --model PATH or NER_MODEL=PATH")
+def tag_lines(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False, *,
+              workers: int = 1) -> Iterator[str]:
+    """Like `tag_chunks`, but the output of each chunk as one string (what the CLI writes)."""
+    for out in tag_chunks(model, lines, fmt, paragraphs, workers=workers):
+        yield "".join(out)
+
+
+# ---- the per-process model cache ---------------------------------------------------------------------------
+
+_cache: dict[bytes, Tagger] = {}        # sha256 of model bytes -> Tagger: one load per process
+
+
+def cached_tagger(model_bytes: bytes) -> Tagger:
+    """A Tagger from a model file's bytes, loaded once per process (one model kept: memory stays flat)."""
+    key = hashlib.sha256(model_bytes).digest()
+    if key not in _cache:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        _cache.clear()
+        _cache[key] = Tagger.from_bytes(model_bytes)
+    return _cache[key]
+
+
+def _work(args: tuple[list[str], str, bool]) -> list[str]:
+    """A chunk tagged in a worker process, with the model its initializer loaded into the cache."""
+    lines, fmt, paragraphs = args
+    (tagger,) = _cache.values()
+    return format_lines(tagger, lines, fmt, paragraphs)
 
 
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:

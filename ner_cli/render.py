@@ -1,13 +1,41 @@
-"""Plain-text renderings for the CLI: per-epoch lines, the confusion matrix, conlleval-style prediction files."""
+"""Every text rendering of results: conlleval's report, the confusion matrix, an evaluation as `ner eval`
+prints it, training's header, epoch and summary lines, and gradient-check lines. Numbers come from `metrics`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from .io.modelfile import atomic_write_bytes
+    from .metrics import Evaluation, Scores
+    from .nn.gradcheck import GradCheck
+    from .nn.model import ModelSpec
+    from .train import Epoch, TrainingRun, TrainResult
+
+
+def conlleval_report(scores: Scores) -> str:
+    """The text conlleval.pl prints for these scores, byte for byte (newline-terminated lines).
+
+    The trailing number of a per-type line is, as in conlleval, the count of *found* (predicted) phrases.
+    """
+    lines = [
+        f"processed {scores.tokens} tokens with {scores.phrases_gold} phrases; "
+        f"found: {scores.phrases_found} phrases; correct: {scores.phrases_correct}.\n"
+    ]
+    if scores.tokens > 0:
+        lines.append(
+            f"accuracy: {scores.accuracy:6.2f}%; precision: {scores.precision:6.2f}%; "
+            f"recall: {scores.recall:6.2f}%; FB1: {scores.f1:6.2f}\n"
+        )
+    for name in sorted(scores.per_type):
+        t = scores.per_type[name]
+        lines.append(
+            f"{name:>17}: precision: {t.precision:6.2f}%; recall: {t.recall:6.2f}%; "
+            f"FB1: {t.f1:6.2f}  {t.predicted}\n"
+        )
+    return "".join(lines)
 
 
 def confusion_text(labels: Sequence[str], matrix: np.ndarray) -> str:
@@ -19,11 +47,66 @@ def confusion_text(labels: Sequence[str], matrix: np.ndarray) -> str:
     return "\n".join([head, *rows]) + "\n"
 
 
-def write_predictions(path: str | Path, words: Sequence[Sequence[str]], gold: Sequence[Sequence[str]],
-                      pred: Sequence[Sequence[str]]) -> None:
-    """'token gold predicted' lines, a blank line between sentences: the input conlleval.pl reads."""
-    lines = []
-    for w, g, p in zip(words, gold, pred, strict=True):
-        lines += [f"{a} {b} {c}\n" for a, b, c in zip(w, g, p, strict=True)]
-        lines.append("\n")
-    atomic_write_bytes(path, "".join(lines).encode("utf-8"))
+def evaluation_text(ev: Evaluation) -> str:
+    """What `ner eval` prints: conlleval's report, token-level scores of a binary model's class, the matrix."""
+    text = conlleval_report(ev.scores)
+    if ev.token_prf is not None:
+        p, r, f = ev.token_prf
+        text += f"token-level {ev.target}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}\n"
+    return text + "\n" + confusion_text(ev.labels, ev.confusion)
+
+
+def model_line(spec: ModelSpec, n_labels: int) -> str:
+    suffix = f" + {spec.suffix_dim}" if spec.suffix_dim else ""
+    return (f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
+            f"({spec.width} x ({spec.dim} + {spec.case_dim}{suffix})), hidden {spec.hidden} {spec.activation}, "
+            f"{n_labels} labels, vocabulary {spec.vocab_size}")
+
+
+def training_header(run: TrainingRun) -> list[str]:
+    """The lines `ner train` prints before the first epoch: data, model, a resumption, warnings."""
+    setup, trainer = run.trainer.setup, run.trainer
+    train, dev = setup.train_corpus, setup.dev_corpus
+    lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
+             f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}",
+             model_line(setup.spec, len(setup.labels))]
+    if run.resumed:
+        lines.append(f"resumed from {run.checkpoint} after epoch {trainer.epoch} "
+                     f"(best dev F1 so far {trainer.best_f1:.2f})")
+    return lines + [f"warning: {warning}" for warning in setup.warnings]
+
+
+def epoch_line(e: Epoch) -> str:
+    dev = f"dev F1 {e.dev.scores.f1:6.2f}" if e.dev else "no dev set"
+    return f"epoch {e.epoch:3d}  loss {e.loss:.4f}  {dev}  {e.seconds:6.1f}s{'  *' if e.is_best else ''}"
+
+
+def training_summary(result: TrainResult) -> list[str]:
+    """The lines after the last epoch: what was saved, and the test scores if the config asked for them."""
+    where = f"best dev F1 {result.best_f1:.2f} at epoch {result.best_epoch}; " if result.best_f1 is not None else ""
+    lines = [f"{where}saved {result.path} ({result.path.stat().st_size / 1e6:.1f} MB) in {result.seconds:.1f}s total"]
+    if result.test is not None:
+        s = result.test.evaluation.scores
+        lines.append(f"test F1 {s.f1:.2f} (precision {s.precision:.2f}, recall {s.recall:.2f})")
+    return lines
+
+
+def interrupted_lines(run: TrainingRun) -> list[str]:
+    """What `ner train` says when Ctrl-C stops it: what is on disk, and how to continue."""
+    trainer, out, ckpt = run.trainer, run.out, run.checkpoint
+    kept = f"best model so far: {out} (epoch {trainer.best_epoch}); " if out.is_file() else ""
+    done = f"checkpoint after epoch {trainer.epoch - 1}: {ckpt}" if ckpt.is_file() else "no checkpoint yet"
+    lines = [f"interrupted during epoch {trainer.epoch}. {kept}{done}"]
+    if ckpt.is_file():
+        lines.append("continue with: ner train CONFIG --resume (same config; epochs may be raised with --set)")
+    return lines
+
+
+def gradcheck_header(spec: ModelSpec, n_tokens: int, tolerance: float) -> str:
+    return (f"gradcheck: {spec.task} {spec.loss}, {spec.activation}, window {spec.window}, {n_tokens} tokens, "
+            f"float64, centred differences, tolerance {tolerance:g}")
+
+
+def gradcheck_line(r: GradCheck, tolerance: float) -> str:
+    return (f"  {r.name:8s} {str(r.shape):>14s}  {r.checked:4d} entries  max relative error {r.max_rel_error:.2e}"
+            f"  {'ok' if r.max_rel_error <= tolerance else 'FAIL'}")

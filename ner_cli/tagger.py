@@ -16,26 +16,13 @@ import numpy as np
 
 from .features.featurizer import Encoded, Featurizer, SuffixTable
 from .features.vocab import Vocab
-from .io.modelfile import load_model_arrays
+from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
-from .nn.model import ModelSpec, Params, pad_by_lengths, scores
-from .tags import transition_mask
+from .nn.model import ModelSpec, Params, log_softmax, pad_by_lengths, scores
+from .tags import iob2_label_map, transition_mask
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
-
-
-def to_iob2_ids(labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """IOB2 label list and a map label id -> IOB2 id (IOBES: S-X -> B-X, E-X -> I-X; exact for valid input)."""
-    out: list[str] = []
-    mapping = []
-    for lab in labels:
-        prefix, _, typ = lab.partition("-")
-        new = "O" if lab == "O" else ("B-" if prefix in ("B", "S") else "I-") + typ
-        if new not in out:
-            out.append(new)
-        mapping.append(out.index(new))
-    return out, np.asarray(mapping, dtype=np.int64)
 
 
 class Tagger:
@@ -54,8 +41,11 @@ class Tagger:
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
         self.target: str | None = meta.get("target")
-        self.out_labels, self._to_out = to_iob2_ids(self.labels) if self.spec.task != "binary" else (
-            ["O", f"B-{self.target}", f"I-{self.target}"], None)
+        if self.spec.task == "binary":
+            self.out_labels, self._to_out = ["O", f"B-{self.target}", f"I-{self.target}"], None
+        else:
+            self.out_labels, to_out = iob2_label_map(self.labels)
+            self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
 
     @classmethod
@@ -67,6 +57,10 @@ class Tagger:
     @classmethod
     def from_bytes(cls, data: bytes) -> Tagger:
         return cls.load(data)
+
+    def to_bytes(self) -> bytes:
+        """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger."""
+        return model_bytes(self.params, self.meta, store_dtype={})
 
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags for each sentence (a sequence of words)."""
@@ -113,8 +107,7 @@ class Tagger:
         if self.spec.loss == "crf":
             trans, start, end = self.params["A"], self.params["A_start"], self.params["A_end"]
         else:
-            S = S - S.max(axis=1, keepdims=True)                  # log-softmax: path score = Σ log p(tag)
-            S = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+            S = log_softmax(S)                                     # path score = Σ log p(tag)
             trans = start = end = None
         S_pad, _, mask = pad_by_lengths(S, None, lengths)
         paths = decode.viterbi_batch(S_pad, lengths, trans=trans, start=start, end=end,

@@ -1,4 +1,5 @@
-"""Tag schemes (IOB1, IOB2, IOBES) and entity spans read the way conlleval.pl reads them.
+"""Tag schemes (IOB1, IOB2, IOBES) and entity spans read the way conlleval.pl reads them: the single source
+of truth for scheme names, label order, the type of a tag and every conversion between schemes.
 
 A tag is ``O`` or ``P-TYPE``; the prefix P is B, I, E or S (BILOU's L and U are read as E and S).
 Each converter names its direction and assumes valid input: run `repair_tags` first on anything else.
@@ -11,12 +12,17 @@ Each converter names its direction and assumes valid input: run `repair_tags` fi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:                      # numpy is imported where it is used, so `ner --help` can read the names
+    import numpy as np
 
-SCHEMES = ("IOB1", "IOB2", "IOBES")
+SCHEMES = ("IOB1", "IOB2", "IOBES")    # schemes a CoNLL file may use
+MODEL_SCHEMES = ("IOB2", "IOBES")      # schemes the network may predict (its output is always IOB2)
+AUTO = "auto"                          # "detect the file's scheme"
 SCHEME_ALIASES = {"BIOES": "IOBES"}
 PREFIXES = ("B", "I", "E", "S", "O")  # conlleval's chunk tags; their order indexes the tables below
 BILOU_PREFIXES = {"L": "E", "U": "S"}  # read on input only; never written
@@ -24,11 +30,19 @@ BILOU_PREFIXES = {"L": "E", "U": "S"}  # read on input only; never written
 _TAG = re.compile(r"O|[BIESLU]-[^\s\x00]+")
 
 
-def normalize_scheme(scheme: str) -> str:
-    """Canonical scheme name: case-insensitive, "BIOES" is an alias of "IOBES"; ValueError otherwise."""
+def scheme_names(*, auto: bool = False, aliases: bool = False) -> list[str]:
+    """The scheme names a user may write: [auto,] IOB1, IOB2, IOBES[, BIOES]."""
+    return [*([AUTO] if auto else []), *SCHEMES, *(SCHEME_ALIASES if aliases else [])]
+
+
+def normalize_scheme(scheme: str, *, auto: bool = False) -> str:
+    """Canonical scheme name: case-insensitive, "BIOES" is an alias of "IOBES" (and "auto" stays "auto" when
+    allowed); ValueError otherwise."""
+    if auto and scheme.lower() == AUTO:
+        return AUTO
     name = SCHEME_ALIASES.get(scheme.upper(), scheme.upper())
     if name not in SCHEMES:
-        raise ValueError(f"unknown tag scheme {scheme!r} (valid: IOB1, IOB2, IOBES or BIOES)")
+        raise ValueError(f"unknown tag scheme {scheme!r} (valid: {', '.join(scheme_names(auto=auto, aliases=True))})")
     return name
 
 
@@ -47,9 +61,22 @@ def split_tag(tag: str) -> tuple[str, str]:
     return BILOU_PREFIXES.get(prefix, prefix), type_
 
 
-def _type(tag: str | None) -> str:
-    """Entity type of a tag; "" for O and for the sentence boundary (None)."""
+def tag_type(tag: str | None) -> str:
+    """Entity type of a tag ("B-PER" -> "PER"); "" for O and for the sentence boundary (None)."""
     return "" if tag is None or tag == "O" else tag.split("-", 1)[1]
+
+
+_type = tag_type
+
+
+def label_order(tag: str) -> tuple[bool, str, str]:
+    """Sort key of a label set: O first, then by entity type, then by prefix (B-LOC, I-LOC, B-MISC, ...)."""
+    return tag != "O", tag_type(tag), tag
+
+
+def only_type(tags: Sequence[str], target: str) -> list[str]:
+    """Tags of other entity types become O (a binary model is scored on its own class only)."""
+    return [tag if tag_type(tag) == target else "O" for tag in tags]
 
 
 def _prefix(tag: str | None) -> str:
@@ -87,6 +114,8 @@ def start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
 
 def _boundary_tables(rule: Callable[[str, str, str, str], bool]) -> np.ndarray:
     """(2, P, P) table of `rule` over prefix pairs: [0] for equal types, [1] for different types."""
+    import numpy as np
+
     table = np.zeros((2, len(PREFIXES), len(PREFIXES)), dtype=bool)
     for i, prev in enumerate(PREFIXES):
         for j, cur in enumerate(PREFIXES):
@@ -95,12 +124,16 @@ def _boundary_tables(rule: Callable[[str, str, str, str], bool]) -> np.ndarray:
     return table
 
 
-_END_TABLE = _boundary_tables(end_of_chunk)
-_START_TABLE = _boundary_tables(start_of_chunk)
+@functools.cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The (end, start) boundary tables, built on first use."""
+    return _boundary_tables(end_of_chunk), _boundary_tables(start_of_chunk)
 
 
 def tag_ids(tags: Iterable[str]) -> tuple[np.ndarray, list[str]]:
     """Ids of tags (int64, in order of first appearance) and the distinct tags; no Python loop per token."""
+    import numpy as np
+
     tags = tags if isinstance(tags, list) else list(tags)
     names = list(dict.fromkeys(tags))
     index = {name: i for i, name in enumerate(names)}
@@ -112,6 +145,8 @@ def encode_tags(tags: Iterable[str]) -> tuple[np.ndarray, np.ndarray, list[str]]
 
     Raises ValueError on anything that is not a tag.
     """
+    import numpy as np
+
     ids, names = tag_ids(tags)
     split = [split_tag(name) for name in names]  # one call per distinct tag, not per token
     types = sorted({type_ for _, type_ in split} | {""})
@@ -126,6 +161,9 @@ def chunk_arrays(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     The sequence is read between two sentence boundaries (as conlleval's ``O`` at a blank line), so pass
     the tags of one sentence, or several sentences joined by ``O``.
     """
+    import numpy as np
+
+    end_table, start_table = _tables()
     prefix, type_id, types = encode_tags(tags)
     o, empty = PREFIXES.index("O"), 0  # "" sorts first among the type names
     prev_prefix = np.concatenate([[o], prefix])  # (n+1,) the boundary before, then each tag
@@ -133,8 +171,8 @@ def chunk_arrays(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     next_prefix = np.concatenate([prefix, [o]])  # (n+1,) each tag, then the boundary after
     next_type = np.concatenate([type_id, [empty]])
     differ = (prev_type != next_type).astype(np.int64)
-    starts = np.flatnonzero(_START_TABLE[differ, prev_prefix, next_prefix][:-1])
-    ends = np.flatnonzero(_END_TABLE[differ, prev_prefix, next_prefix])  # boundary k = between k-1 and k
+    starts = np.flatnonzero(start_table[differ, prev_prefix, next_prefix][:-1])
+    ends = np.flatnonzero(end_table[differ, prev_prefix, next_prefix])  # boundary k = between k-1 and k
     ends = ends[np.searchsorted(ends, starts, side="right")]  # first boundary after each start
     return starts, ends, type_id[starts], types
 
@@ -198,10 +236,23 @@ def iob2_to_iobes(tags: Sequence[str]) -> list[str]:
     return out
 
 
+_IOBES_TO_IOB2 = {"B": "B", "I": "I", "E": "I", "S": "B"}
+
+
 def iobes_to_iob2(tags: Sequence[str]) -> list[str]:
     """IOBES (or BILOU) -> IOB2: S-X (U-X) becomes B-X, E-X (L-X) becomes I-X."""
-    to_iob2 = {"B": "B", "I": "I", "E": "I", "S": "B"}
-    return [tag if tag == "O" else f"{to_iob2[split_tag(tag)[0]]}-{_type(tag)}" for tag in tags]
+    return [tag if tag == "O" else f"{_IOBES_TO_IOB2[split_tag(tag)[0]]}-{_type(tag)}" for tag in tags]
+
+
+def iob2_label_map(labels: Sequence[str]) -> tuple[list[str], list[int]]:
+    """A model's labels (IOB2 or IOBES) -> (the IOB2 labels, in first-seen order; for each label its IOB2 id).
+
+    Tag by tag, as `iobes_to_iob2`: exact for valid sequences (S-X -> B-X, E-X -> I-X; IOB2 labels map to
+    themselves).
+    """
+    iob2 = iobes_to_iob2(labels)
+    out = list(dict.fromkeys(iob2))
+    return out, [out.index(tag) for tag in iob2]
 
 
 _TO_IOB2 = {"IOB1": iob1_to_iob2, "IOB2": list, "IOBES": iobes_to_iob2}
@@ -288,6 +339,8 @@ def transition_mask(labels: Sequence[str], scheme: str) -> tuple[np.ndarray, np.
     follow label i; end_ok (C,): label i may end a sentence. IOB2: I-X only after B-X/I-X. IOB1: B-X only
     after I-X/B-X. IOBES: B-X/I-X must be continued by I-X/E-X, which need a B-X/I-X before them.
     """
+    import numpy as np
+
     scheme = normalize_scheme(scheme)
 
     def ok(prev: str | None, cur: str | None) -> bool:

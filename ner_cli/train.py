@@ -1,30 +1,37 @@
-"""Training: build the vocabulary and parameters from a Config, then run minibatch epochs as a generator.
+"""Training: the one epoch loop, and the state of a run that it drives.
 
-`fit` yields a `Step` after every batch and an `Epoch` after every epoch (with dev scores and whether it is the
-best so far); it prints nothing and writes nothing, so the CLI (or a notebook) decides what to show and save.
+A `Trainer` owns everything that changes while training (parameters, optimiser, random generator, epoch
+counter, early-stopping state, history) and hands it out as `state_dict()` / takes it back with
+`load_state_dict()`, as nanoGPT keeps its checkpoint dict. `fit(trainer)` is the epoch loop: it yields a
+`Step` after every batch and an `Epoch` after every epoch and prints or writes nothing. `TrainingRun` is what
+`ner train` runs around it: read and prepare the data, resume, save the best model and a checkpoint after
+every epoch, score the test file once at the end. Callers see progress through callbacks.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .config import Config
-from .errors import ConfigError, DataError, TrainingDiverged
-from .evaluate import Evaluation, evaluate
-from .features.casing import CASES
-from .features.featurizer import Encoded, Featurizer, build_suffixes
-from .features.vocab import Vocab, build_vocab, count_words
-from .io.dataset import Corpus, read_corpus
-from .io.embeddings import load_vectors, select_pretrained
+from .config import Config, check_output
+from .errors import DataError, ModelFileError, TrainingDiverged
+from .evaluate import FileScore, score_file
+from .features.featurizer import Encoded
+from .io.dataset import Corpus
+from .metrics import Evaluation, evaluate
+from .nn.gradcheck import GradCheck
 from .nn.model import Batch, ModelSpec, Params, backward, forward, init_params
 from .nn.optim import Optimizer, make_optimizer
+from .prepare import Setup, prepare, read_data
 from .tagger import Tagger
+
+# settings that may change between an interrupted run and its resumption
+RESUMABLE_CHANGES = {("train", "epochs"), ("train", "patience"), ("output", "path")}
 
 
 @dataclass
@@ -43,100 +50,11 @@ class Epoch:
     dev: Evaluation | None          # dev scores, None without a dev set
     is_best: bool                   # best dev F1 so far (always True without a dev set)
     tagger: Tagger                  # the model as it is after this epoch
+    lr: float = 0.0                 # the learning rate the epoch trained with
 
 
-@dataclass
-class Setup:
-    """Everything fixed before the first epoch."""
-
-    spec: ModelSpec
-    vocab: Vocab
-    labels: list[str]
-    featurizer: Featurizer
-    train: Encoded
-    dev: Encoded | None
-    dev_gold: list[list[str]] | None
-    meta: dict[str, Any] = field(default_factory=dict)
-    init_E: np.ndarray | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-def read_data(cfg: Config) -> tuple[Corpus, Corpus | None]:
-    d = cfg.data
-    kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
-    train = read_corpus(d.train, **kw)
-    dev = read_corpus(d.dev, **kw) if d.dev else None
-    return train, dev
-
-
-def make_labels(corpus: Corpus, scheme: str) -> list[str]:
-    """Tag set in the model's scheme: O first, then by entity type and prefix."""
-    tags = {t for seq in corpus.tags_in(scheme) for t in seq}
-    return sorted(tags, key=lambda t: (t != "O", t.partition("-")[2], t))
-
-
-def targets_of(tags: list[list[str]], labels: list[str], target: str | None) -> np.ndarray:
-    """(N,) training targets: label ids, or 1/0 for 'is of class target' in the binary task."""
-    flat = [t for seq in tags for t in seq]
-    if target is not None:
-        suffix = "-" + target
-        return np.fromiter((t.endswith(suffix) for t in flat), dtype=np.int64, count=len(flat))
-    index = {t: i for i, t in enumerate(labels)}
-    return np.fromiter((index.get(t, 0) for t in flat), dtype=np.int64, count=len(flat))
-
-
-def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
-    """Vocabulary (with pretrained rows), labels, spec and encoded corpora."""
-    m = cfg.model
-    if not train.words:
-        raise DataError(train.path, None, "at least one training sentence", "none")
-    scheme = m.tag_scheme
-    labels = make_labels(train, scheme)
-    target = m.target if m.task == "binary" else None
-    if target is not None and not any(t.endswith("-" + target) for t in labels):
-        types = sorted({t.partition("-")[2] for t in labels if t != "O"})
-        raise ConfigError(f"model.target: no '{target}' entities in {train.path} (types there: {', '.join(types)})")
-    counts = count_words(train.words, lowercase=m.lowercase)
-    pretrained_words: list[str] = []
-    pretrained_vecs = None
-    if m.embeddings:
-        words, vecs = load_vectors(m.embeddings)
-        if vecs.shape[1] != m.dim:
-            raise ConfigError(f"model.dim: is {m.dim} but {m.embeddings} has {vecs.shape[1]}-d vectors",
-                              hint=f"--set model.dim={vecs.shape[1]}")
-        keep = select_pretrained(words, set(counts), m.pretrained_limit)
-        pretrained_words = [words[i] for i in keep]
-        pretrained_vecs = vecs[keep]
-    vocab = build_vocab(counts, min_count=m.min_count, lowercase=m.lowercase, pretrained=pretrained_words)
-    rng = np.random.default_rng(cfg.train.seed)
-    init_E = None
-    if pretrained_vecs is not None:
-        std = float(pretrained_vecs.std())
-        init_E = rng.normal(0, std, (len(vocab), m.dim)).astype(np.float32)
-        init_E[2:2 + len(pretrained_words)] = pretrained_vecs
-        init_E[0] = 0.0                                            # padding starts as the zero vector
-    suffixes = build_suffixes(counts, m.suffix_len) if m.suffix_dim else None
-    spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
-                     case_dim=m.case_dim, n_cases=len(CASES), suffix_dim=m.suffix_dim,
-                     n_suffixes=len(suffixes.keys) if suffixes else 0, hidden=m.hidden, activation=m.activation,
-                     task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
-                     l2=cfg.train.l2)
-    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes)
-    train_tags = train.tags_in(scheme)
-    enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
-    enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
-    dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
-    warnings = []
-    if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
-        warnings.append(f"{dev.path} has no entities: its F1 can't choose an epoch; keeping the last epoch")
-        enc_dev = dev_gold = None
-    meta = {"spec": spec.to_dict(),
-            "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
-            "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
-            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
-    if suffixes is not None:
-        meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
-    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings)
+Event = Step | Epoch
+Callback = Callable[[Event], None]
 
 
 def batches(n_sentences: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -151,8 +69,12 @@ def make_batch(enc: Encoded, sentence_ids: np.ndarray) -> Batch:
                  enc.targets[rows], enc.lengths[sentence_ids], None if enc.suffixes is None else enc.suffixes[rows])
 
 
-def dev_f1(ev: Evaluation) -> float:
-    return ev.scores.f1
+def history_entry(e: Epoch) -> dict[str, Any]:
+    """What the model file keeps of an epoch: loss, dev F1 (overall and per type), learning rate, seconds."""
+    dev = e.dev.scores if e.dev else None
+    return {"epoch": e.epoch, "loss": e.loss, "lr": e.lr, "seconds": round(e.seconds, 3),
+            "dev_f1": dev.f1 if dev else None,
+            "dev_f1_per_type": {k: v.f1 for k, v in dev.per_type.items()} if dev else None}
 
 
 class Trainer:
@@ -163,61 +85,184 @@ class Trainer:
         t = cfg.train
         self.rng = np.random.default_rng(t.seed)
         self.params: Params = init_params(setup.spec, self.rng, embeddings=setup.init_E)
-        scale = {"E": t.embedding_lr_scale}
-        self.optimizer: Optimizer = make_optimizer(t.optimizer, t.lr, scale)
+        self.optimizer: Optimizer = make_optimizer(t.optimizer, t.lr, {"E": t.embedding_lr_scale})
         self.epoch = 0
         self.best_f1 = -1.0
         self.best_epoch = 0
         self.bad_epochs = 0
+        self.history: list[dict[str, Any]] = []
 
-    def tagger(self, params: Params | None = None, scores: dict[str, Any] | None = None) -> Tagger:
-        meta = {**self.setup.meta, "scores": scores or {}}
-        return Tagger({k: v.copy() for k, v in (params or self.params).items()}, meta)
+    @classmethod
+    def from_config(cls, cfg: Config, train: Corpus | None = None, dev: Corpus | None = None) -> Trainer:
+        """Read the config's data (unless corpora are given) and prepare a fresh run."""
+        if train is None:
+            train, dev = read_data(cfg)
+        return cls(cfg, prepare(cfg, train, dev))
 
-    def run_epoch(self) -> Iterator[Step | Epoch]:
-        """One pass over the training data, then dev scoring."""
+    def tagger(self, scores: dict[str, Any] | None = None) -> Tagger:
+        """A copy of the model as it is now."""
+        meta = {**self.setup.meta, "scores": scores or {}, "history": list(self.history)}
+        return Tagger({k: v.copy() for k, v in self.params.items()}, meta)
+
+    def run_epoch(self) -> Iterator[Event]:
+        """One pass over the training data (a Step per batch), then dev scoring (an Epoch)."""
         t0 = time.perf_counter()
         self.epoch += 1
-        enc, spec = self.setup.train, self.setup.spec
+        enc, spec, lr = self.setup.train, self.setup.spec, self.optimizer.lr
         parts = batches(len(enc.lengths), self.cfg.train.batch_size, self.rng)
         total = 0.0
         for i, ids in enumerate(parts):
             with np.errstate(over="ignore", invalid="ignore"):       # a diverging run is reported just below
                 loss, cache = forward(self.params, spec, make_batch(enc, ids), self.rng)
             if not np.isfinite(loss):
-                raise TrainingDiverged(
-                    f"the training loss became {loss} in epoch {self.epoch}, batch {i + 1}",
-                    hint=f"lower the learning rate (now --set train.lr={self.optimizer.lr:g}) or try "
-                         "--set train.optimizer=adam")
+                raise TrainingDiverged(f"the training loss became {loss} in epoch {self.epoch}, batch {i + 1}",
+                                       hint=self._divergence_hint())
             self.optimizer.step(self.params, backward(self.params, spec, cache))
             total += loss
             yield Step(self.epoch, i + 1, len(parts), loss)
         self.optimizer.lr *= self.cfg.train.lr_decay
         ev = None
-        tagger = self.tagger()
         is_best = True
+        tagger = self.tagger()
         if self.setup.dev is not None:
-            pred = tagger.predict_encoded(self.setup.dev)
-            ev = evaluate(self.setup.dev_gold, pred, self.setup.meta["target"])
-            is_best = dev_f1(ev) > self.best_f1
+            ev = evaluate(self.setup.dev_gold, tagger.predict_encoded(self.setup.dev), self.setup.meta["target"])
+            is_best = ev.scores.f1 > self.best_f1
         if is_best:
-            self.best_f1 = dev_f1(ev) if ev else self.best_f1
+            self.best_f1 = ev.scores.f1 if ev else self.best_f1
             self.best_epoch = self.epoch
             self.bad_epochs = 0
-            tagger.meta["scores"] = {"epoch": self.epoch, "dev": ev.scores.to_dict() if ev else None}
         else:
             self.bad_epochs += 1
-        yield Epoch(self.epoch, total / max(len(parts), 1), time.perf_counter() - t0, ev, is_best, tagger)
+        event = Epoch(self.epoch, total / max(len(parts), 1), time.perf_counter() - t0, ev, is_best, tagger, lr)
+        self.history.append(history_entry(event))
+        tagger.meta["history"] = list(self.history)
+        if is_best:
+            tagger.meta["scores"] = {"epoch": self.epoch, "dev": ev.scores.to_dict() if ev else None}
+        yield event
+
+    def _divergence_hint(self) -> str:
+        t = self.cfg.train
+        hint = f"lower the learning rate (now --set train.lr={self.optimizer.lr:g})"
+        return hint + (" or try --set train.optimizer=adam" if t.optimizer != "adam" else "")
 
     def should_stop(self) -> bool:
         t = self.cfg.train
         return self.epoch >= t.epochs or (t.patience > 0 and self.bad_epochs >= t.patience)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: arrays under "params" and "optimizer", the rest plain JSON."""
+        return {"params": dict(self.params), "optimizer": self.optimizer.state(), "lr": self.optimizer.lr,
+                "rng": self.rng.bit_generator.state, "epoch": self.epoch, "best_f1": self.best_f1,
+                "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs, "history": self.history,
+                "config": self.cfg.to_dict(), "vocab_size": self.setup.spec.vocab_size}
 
-def fit(cfg: Config, train: Corpus | None = None, dev: Corpus | None = None) -> Iterator[Step | Epoch]:
-    """Train as the config says, yielding progress. Reads the data itself unless corpora are given."""
-    if train is None:
-        train, dev = read_data(cfg)
-    trainer = Trainer(cfg, prepare(cfg, train, dev))
+    def load_state_dict(self, state: dict[str, Any], source: str = "checkpoint") -> None:
+        """Continue from `state_dict()` of a run with the same config (train.epochs/patience may change)."""
+        mine = self.cfg.to_dict()
+        changed = [f"{s}.{k}" for s, sec in state["config"].items() for k, v in sec.items()
+                   if (s, k) not in RESUMABLE_CHANGES and mine.get(s, {}).get(k) != v]
+        if changed:
+            raise ModelFileError(f"{source}: the config differs from the checkpoint's in {', '.join(changed)}",
+                                 hint="resume with the same config (only train.epochs and train.patience may "
+                                      "change)")
+        params = state["params"]
+        if params.keys() != self.params.keys() or state["vocab_size"] != self.setup.spec.vocab_size:
+            raise ModelFileError(f"{source}: checkpoint does not match this model (different data or vocabulary?)")
+        for k, v in params.items():
+            if v.shape != self.params[k].shape:
+                raise ModelFileError(f"{source}: checkpoint array {k} has shape {v.shape}, expected "
+                                     f"{self.params[k].shape}")
+            self.params[k] = v.astype(self.params[k].dtype)
+        self.optimizer.load_state(state["optimizer"])
+        self.optimizer.lr = state["lr"]
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.best_f1 = state["epoch"], state["best_f1"]
+        self.best_epoch, self.bad_epochs = state["best_epoch"], state["bad_epochs"]
+        self.history = list(state.get("history", []))
+
+
+def fit(trainer: Trainer) -> Iterator[Event]:
+    """The epoch loop: run epochs until the config's epochs or patience say stop, yielding every event."""
     while not trainer.should_stop():
         yield from trainer.run_epoch()
+
+
+@dataclass
+class TrainResult:
+    path: Path                       # the saved (best) model
+    best_epoch: int
+    best_f1: float | None            # dev F1 of the saved model, None without a dev set
+    seconds: float                   # wall time of the whole run
+    test: FileScore | None = None    # the saved model scored on data.test, if the config names one
+
+
+class TrainingRun:
+    """One run of `ner train`: the data read and prepared, a Trainer (resumed from `<model>.ckpt` if asked),
+    the best model saved whenever dev F1 improves and a checkpoint after every epoch."""
+
+    def __init__(self, cfg: Config, *, resume: bool = False) -> None:
+        from .io.checkpoint import checkpoint_path, load_checkpoint
+
+        self.t0 = time.perf_counter()
+        check_output(cfg)                                 # before any work: refuse a place that can't be written
+        self.cfg = cfg
+        self.trainer = Trainer.from_config(cfg)
+        self.out = Path(cfg.output.path)
+        self.checkpoint = checkpoint_path(self.out)
+        self.resumed = resume
+        if resume:
+            self.trainer.load_state_dict(load_checkpoint(self.checkpoint), str(self.checkpoint))
+
+    def fit(self, callbacks: Iterable[Callback] = ()) -> None:
+        """Train to the end, saving as it goes; each callback sees every event after it has been saved."""
+        callbacks = list(callbacks)
+        for event in fit(self.trainer):
+            if isinstance(event, Epoch):
+                self._save(event)
+            for callback in callbacks:
+                callback(event)
+
+    def _save(self, event: Epoch) -> None:
+        from .io.checkpoint import save_checkpoint
+        from .io.modelfile import save_model
+
+        if event.is_best:
+            save_model(self.out, event.tagger.params, event.tagger.meta)
+        save_checkpoint(self.checkpoint, self.trainer.state_dict())
+
+    def finish(self) -> TrainResult:
+        """The result, with the saved model scored once on data.test (reported, never used to choose)."""
+        if not self.out.is_file():
+            raise DataError(None, None, "a dev set on which the model improves", "no model saved")
+        t = self.trainer
+        result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
+                             time.perf_counter() - self.t0)
+        d = self.cfg.data
+        if d.test:
+            result.test = score_file(Tagger.load(self.out), d.test, token_col=d.token_col, tag_col=d.tag_col,
+                                     scheme=d.scheme, repair=d.repair)
+        return result
+
+
+def train(cfg: Config, *, resume: bool = False, callbacks: Iterable[Callback] = ()) -> TrainResult:
+    """Train as the config says and save the best model: `ner train` without the display."""
+    run = TrainingRun(cfg, resume=resume)
+    run.fit(callbacks)
+    return run.finish()
+
+
+def check_gradients(cfg: Config, *, sentences: int = 4, entries: int = 30
+                    ) -> tuple[ModelSpec, int, list[GradCheck]]:
+    """The config's model in float64 on its first training sentences, checked against finite differences:
+    (spec, tokens in the batch, one GradCheck per parameter)."""
+    from .nn.gradcheck import gradcheck
+
+    train_corpus, _ = read_data(cfg)
+    setup = prepare(cfg, train_corpus, None)
+    rng = np.random.default_rng(cfg.train.seed)
+    params = init_params(setup.spec, rng, dtype=np.float64, embeddings=setup.init_E)
+    if "A" in params:                                  # non-zero transitions so their gradient is exercised
+        for k in ("A", "A_start", "A_end"):
+            params[k] = rng.normal(0, 0.5, params[k].shape)
+    batch = make_batch(setup.train, np.arange(min(sentences, len(setup.train.lengths))))
+    return setup.spec, len(batch.words), gradcheck(params, setup.spec, batch, seed=cfg.train.seed, entries=entries)

@@ -20,8 +20,8 @@ CONLL = ROOT.parent / "shared" / "data" / "conll2003"
 @pytest.fixture(scope="session")
 def sample_model(tmp_path_factory) -> Path:
     """Train a small multi-class model on data/sample (a few seconds) and return its path."""
-    from ner_cli.cli.runner import run_training
     from ner_cli.config import build_config
+    from ner_cli.train import train
 
     out = tmp_path_factory.mktemp("models") / "sample.npz"
     cfg = build_config({
@@ -30,5 +30,5 @@ def sample_model(tmp_path_factory) -> Path:
         "train": {"epochs": 6, "lr": 0.005, "seed": 1},
         "output": {"path": str(out)},
     })
-    run_training(cfg, quiet=True, echo=lambda *a, **k: None)
+    train(cfg)
     return out

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLE
 
+from ner_cli.nn.activations import ACTIVATIONS
+from ner_cli.nn.model import LOSSES
+
 NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"
 
 
@@ -95,19 +98,23 @@ def test_config_error_names_the_key(tmp_path):
     assert p.returncode == 2 and "model.activaton: unknown key" in p.stderr and "activation" in p.stderr
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "hardtanh", "relu", "gelu"])
-@pytest.mark.parametrize(("task", "loss"), [("multiclass", "softmax"), ("multiclass", "crf"),
-                                            ("binary", "logistic"), ("binary", "margin")])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize(("task", "loss"), [(task, loss) for task, losses in LOSSES.items() for loss in losses])
 def test_gradcheck_command_passes_for_every_activation_and_loss(activation, task, loss):
     """`ner gradcheck` in-process (a subprocess each would be slow), then one real subprocess below."""
-    from ner_cli.cli.runner import run_gradcheck
     from ner_cli.config import load_config
+    from ner_cli.nn.model import param_shapes
+    from ner_cli.train import check_gradients
 
     cfg = load_config(ROOT / "configs" / "sample.yaml", [
         f"model.activation={activation}", f"model.task={task}", f"model.loss={loss}", "model.target=PER",
         "model.hidden=6", "model.dim=4", "model.case_dim=2", "model.dropout_input=0.1",
         "model.embeddings=null"])
-    assert run_gradcheck(cfg, sentences=2, entries=12, echo=lambda *a: None)
+    spec, _, results = check_gradients(cfg, sentences=2, entries=12)
+    assert (spec.activation, spec.task, spec.loss) == (activation, task, loss)
+    assert {r.name for r in results} == set(param_shapes(spec))          # one check per parameter, no more
+    worst = {r.name: r.max_rel_error for r in results}
+    assert max(worst.values()) <= 1e-5, worst
 
 
 def test_gradcheck_subprocess_prints_each_parameter():

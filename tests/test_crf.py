@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from ner_cli.nn.crf import CRF_DISALLOWED, crf_backward, crf_nll
-from ner_cli.nn.decode import lengths_to_mask
+from ner_cli.nn.crf import crf_backward, crf_nll
+from ner_cli.nn.decode import DISALLOWED, lengths_to_mask
 
 Problem = dict[str, np.ndarray]
 
@@ -185,7 +185,7 @@ def test_large_scores_and_constraints_stay_finite_in_float32() -> None:
     loss, cache = crf_nll(p["S"], p["tags"], p["mask"], p["A"], p["A_start"], p["A_end"], allowed=allowed)
     assert np.isfinite(loss)
     assert all(np.all(np.isfinite(g)) for g in crf_backward(cache))
-    assert CRF_DISALLOWED < 0
+    assert DISALLOWED < 0
 
 
 def test_edge_shapes() -> None:

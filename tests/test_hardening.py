@@ -40,7 +40,7 @@ from ner_cli.io.conll import parse_conll_lines, read_conll
 from ner_cli.io.modelfile import META_KEY
 from ner_cli.io.tokenize import tokenize
 from ner_cli.tagger import Tagger
-from ner_cli.tags import convert_tags, get_entities
+from ner_cli.tags import SCHEMES, convert_tags, get_entities
 
 NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"
 
@@ -76,14 +76,14 @@ def clean(result, what: str) -> bool:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A very small CRF model (fast to load thousands of times)."""
-    from ner_cli.cli.runner import run_training
     from ner_cli.config import build_config
+    from ner_cli.train import train
 
     out = tmp_path_factory.mktemp("tiny") / "tiny.npz"
     cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
                         "model": {"hidden": 8, "dim": 8, "case_dim": 2, "loss": "crf", "window": 1},
                         "train": {"epochs": 1, "seed": 1}, "output": {"path": str(out)}})
-    run_training(cfg, quiet=True, echo=lambda *a, **k: None)
+    train(cfg)
     return out
 
 
@@ -303,7 +303,7 @@ def test_fuzz_cli_never_tracebacks(cli, tiny_model, tmp_path, monkeypatch):
         data = conll_bytes(rng)
         f.write_bytes(data)
         cmd = rng.choice(["eval", "eval", "convert", "tag"])
-        to = rng.choice(["IOB1", "IOB2", "IOBES"])
+        to = rng.choice(list(SCHEMES))
         if cmd == "eval":
             args = ["eval", tiny_model, f, *(["--repair"] if rng.random() < .3 else []),
                     *(["-f", "json"] if rng.random() < .2 else [])]
@@ -411,7 +411,8 @@ def test_messy_layouts_read_like_the_clean_file(sentences, data):
 def test_eval_scores_gold_types_the_model_never_saw(cli, tiny_model, tmp_path):
     """Gold has FOO and an IOB1 mix the model never predicts: conlleval counting, FOO in the confusion matrix."""
     from ner_cli.io.dataset import read_corpus
-    from ner_cli.metrics import conlleval_report, conlleval_scores
+    from ner_cli.metrics import conlleval_scores
+    from ner_cli.render import conlleval_report
 
     f = tmp_path / "gold.txt"
     f.write_text("Ana B-PER\nCosta I-PER\nof O\nAcme B-FOO\nInc I-FOO\n\nZorg B-FOO\nin O\nLisbon B-LOC\n",
@@ -624,9 +625,9 @@ def _train_config(tmp_path: Path, out: Path, *, epochs: int, dev: bool = True, h
 
 def test_sigint_keeps_best_model_and_checkpoint_and_resume_matches(tmp_path):
     """Ctrl-C after an epoch line: exit 130, a valid best model, a checkpoint; --resume == an uninterrupted run."""
-    from ner_cli.cli.runner import run_training
     from ner_cli.config import load_config
     from ner_cli.io.checkpoint import checkpoint_path
+    from ner_cli.train import train
 
     epochs = 14
     out = tmp_path / "run" / "m.npz"
@@ -652,8 +653,7 @@ def test_sigint_keeps_best_model_and_checkpoint_and_resume_matches(tmp_path):
     assert "resumed from" in p.stderr
 
     straight = tmp_path / "straight" / "m.npz"
-    run_training(load_config(_train_config(tmp_path, straight, epochs=epochs, hidden=48)), quiet=True,
-                 echo=lambda *a, **k: None)
+    train(load_config(_train_config(tmp_path, straight, epochs=epochs, hidden=48)))
     a, b = Tagger.load(straight), Tagger.load(out)
     assert a.meta["scores"] == b.meta["scores"]
     for k in a.params:

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.metrics import Scores, confusion_matrix, conlleval_report, conlleval_scores, token_scores
+from ner_cli.metrics import Scores, confusion_matrix, conlleval_scores, token_scores
+from ner_cli.render import conlleval_report
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"
 

@@ -9,9 +9,10 @@ import pytest
 
 from ner_cli.nn.activations import ACTIVATIONS
 from ner_cli.nn.gradcheck import gradcheck
+from ner_cli.nn.model import LOSSES as TASK_LOSSES
 from ner_cli.nn.model import Batch, ModelSpec, RowGrad, backward, forward, init_params, scores
 
-LOSSES = [("multiclass", "softmax"), ("multiclass", "crf"), ("binary", "logistic"), ("binary", "margin")]
+LOSSES = [(task, loss) for task, losses in TASK_LOSSES.items() for loss in losses]   # (task, loss) pairs
 
 
 def random_problem(task: str, loss: str, activation: str, window: int, case_dim: int, seed: int,
@@ -87,7 +88,7 @@ def test_lecture_delta_for_a_single_binary_window():
     spec = ModelSpec(vocab_size=10, n_classes=1, window=2, dim=3, hidden=4, activation="sigmoid", task="binary",
                      loss="logistic")
     params = init_params(spec, rng, dtype=np.float64)
-    words = rng.integers(0, 10, size=(1, 5)).astype(np.int32)
+    words = rng.permutation(np.arange(2, 10))[:5].astype(np.int32)[None, :]   # five different words
     x = params["E"][words].reshape(-1)                             # x ∈ R^{5d}
     z = params["W"] @ x + params["b"]
     h = 1 / (1 + np.exp(-z))
@@ -100,9 +101,12 @@ def test_lecture_delta_for_a_single_binary_window():
     ds = -1 / (1 + np.exp(s))
     np.testing.assert_allclose(grads["W"], ds * np.outer(delta, x))
     np.testing.assert_allclose(grads["b"], ds * delta)
-    dx = ds * params["W"].T @ delta
-    np.testing.assert_allclose(grads["E"].dense()[words[0]].sum(axis=0) if len(set(words[0])) == 5 else 0,
-                               dx.reshape(5, 3).sum(axis=0) if len(set(words[0])) == 5 else 0)
+    dx = ds * params["W"].T @ delta                                # ∂J/∂x = Wᵀδ · ∂J/∂s, (5d,)
+    assert np.abs(dx).max() > 1e-6                                 # not trivially zero
+    dE = grads["E"].dense()
+    np.testing.assert_allclose(dE[words[0]], dx.reshape(5, 3))     # row of each window word = its slice of ∂J/∂x
+    untouched = np.setdiff1d(np.arange(10), words[0])
+    assert not dE[untouched].any()                                 # the other rows of E get nothing
 
 
 @pytest.mark.parametrize(("task", "loss"), LOSSES)
@@ -116,8 +120,21 @@ def test_forward_is_pure(task, loss):
         np.testing.assert_array_equal(params[k], before[k])
 
 
-def test_all_combinations_are_covered():
-    assert len(list(itertools.product(ACTIVATIONS, LOSSES))) == 20
+def test_gradchecks_cover_every_combination_a_config_accepts():
+    """The gradient tests above run exactly the activation x (task, loss) combinations a config accepts."""
+    from ner_cli.config import CHOICES, build_config
+    from ner_cli.errors import ConfigError
+
+    accepted = set()
+    for activation, task, loss in itertools.product(CHOICES["model.activation"], CHOICES["model.task"],
+                                                    CHOICES["model.loss"]):
+        try:
+            build_config({"model": {"activation": activation, "task": task, "loss": loss, "target": "PER"}})
+        except ConfigError:
+            continue
+        accepted.add((activation, (task, loss)))
+    assert accepted == set(itertools.product(ACTIVATIONS, LOSSES))
+    assert len(accepted) == 20
 
 
 def test_gradcheck_catches_a_wrong_gradient(monkeypatch):

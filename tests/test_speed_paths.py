@@ -19,7 +19,7 @@ from ner_cli.io.modelfile import load_model_arrays, model_bytes
 from ner_cli.io.tokenize import tokenize, tokenize_lines
 from ner_cli.nn.decode import _viterbi_full, lengths_to_mask, viterbi_batch
 from ner_cli.nn.model import scores, window_vectors
-from ner_cli.pipeline import tag_lines, tag_lines_parallel
+from ner_cli.pipeline import tag_lines
 from ner_cli.tagger import Tagger
 
 PIECES = ["a", "B", "No.", "J.", "Mr.", " ", "  ", "\t", ".", "'s", "n't", "-", "1", ",", ":", "/", "@x.com",
@@ -95,6 +95,6 @@ def test_parallel_tagging_keeps_input_order(sample_model, fmt):
     lines += ["EU rejects German call .\n", "Peter lives in Lyon . He works in Paris ."]
     t = Tagger.load(sample_model)
     single = "".join(tag_lines(t, lines, fmt))
-    assert "".join(tag_lines_parallel(sample_model, lines, 2, fmt)) == single
-    assert "".join(tag_lines_parallel(sample_model, lines, 2, fmt, paragraphs=True)) == "".join(
+    assert "".join(tag_lines(t, lines, fmt, workers=2)) == single
+    assert "".join(tag_lines(sample_model.read_bytes(), lines, fmt, paragraphs=True, workers=2)) == "".join(
         tag_lines(t, lines, fmt, paragraphs=True))

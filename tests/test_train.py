@@ -10,7 +10,7 @@ from conftest import CONLL, SAMPLE
 
 from ner_cli.config import build_config
 from ner_cli.errors import TrainingDiverged
-from ner_cli.train import Epoch, fit
+from ner_cli.train import Epoch, Trainer, fit
 
 
 def sample_config(**model):
@@ -19,8 +19,13 @@ def sample_config(**model):
                          "train": {"epochs": 3, "lr": 0.005, "seed": 7}})
 
 
+def epochs_of(cfg) -> list[Epoch]:
+    """The Epoch events of a run of the one training loop on the config's data."""
+    return [e for e in fit(Trainer.from_config(cfg)) if isinstance(e, Epoch)]
+
+
 def last_epoch(cfg) -> Epoch:
-    return [e for e in fit(cfg) if isinstance(e, Epoch)][-1]
+    return epochs_of(cfg)[-1]
 
 
 def test_same_seed_gives_identical_weights():
@@ -42,7 +47,7 @@ def test_different_seed_gives_different_weights():
 def test_every_loss_learns_on_the_sample_corpus(task, loss):
     cfg = sample_config(task=task, loss=loss, target="LOC" if task == "binary" else None)
     cfg.train.epochs = 8
-    epochs = [e for e in fit(cfg) if isinstance(e, Epoch)]
+    epochs = epochs_of(cfg)
     assert epochs[-1].loss < epochs[0].loss
     best = max(e.dev.scores.f1 for e in epochs)
     assert best > 40, f"{task}/{loss} reached only {best:.1f} dev F1"
@@ -63,28 +68,27 @@ def test_real_corpus_short_schedule_reaches_dev_f1_floor():
                         "model": {"hidden": 200, "case_dim": 8, "embeddings": "glove-6b-50d" if glove else None,
                                   "pretrained_limit": 50000},
                         "train": {"epochs": 2, "seed": 0}})
-    best = max(e.dev.scores.f1 for e in fit(cfg) if isinstance(e, Epoch))
+    best = max(e.dev.scores.f1 for e in epochs_of(cfg))
     floor = 85.0 if glove else 70.0
     assert best >= floor, f"dev F1 {best:.2f} after 2 epochs is below the floor {floor}"
 
 
 def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     """Train 4 epochs straight; train 2, 'crash', resume to 4: the final checkpoints hold identical weights."""
-    from ner_cli.cli.runner import run_training
     from ner_cli.io.checkpoint import checkpoint_path
     from ner_cli.tagger import Tagger
+    from ner_cli.train import train
 
     def cfg(path, epochs):
         c = sample_config()
         c.train.epochs, c.train.patience, c.output.path = epochs, 0, str(path)
         return c
 
-    quiet = dict(quiet=True, echo=lambda *a, **k: None)
     straight = tmp_path / "straight.npz"
-    run_training(cfg(straight, 4), **quiet)
+    train(cfg(straight, 4))
     resumed = tmp_path / "resumed.npz"
-    run_training(cfg(resumed, 2), **quiet)
-    run_training(cfg(resumed, 4), resume=True, **quiet)
+    train(cfg(resumed, 2))
+    train(cfg(resumed, 4), resume=True)
     a, b = Tagger.load(straight), Tagger.load(resumed)
     for k in a.params:
         np.testing.assert_array_equal(a.params[k], b.params[k])
@@ -92,26 +96,26 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
 
 
 def test_resume_refuses_a_different_config(tmp_path):
-    from ner_cli.cli.runner import run_training
     from ner_cli.errors import ModelFileError
+    from ner_cli.train import train
 
     c = sample_config()
     c.train.epochs, c.output.path = 1, str(tmp_path / "m.npz")
-    run_training(c, quiet=True, echo=lambda *a, **k: None)
+    train(c)
     c.model.hidden = 25
     with pytest.raises(ModelFileError, match="model.hidden"):
-        run_training(c, quiet=True, resume=True, echo=lambda *a, **k: None)
+        train(c, resume=True)
 
 
 def test_suffix_feature_trains_saves_and_tags_the_same(tmp_path):
-    from ner_cli.cli.runner import run_training
     from ner_cli.tagger import Tagger
+    from ner_cli.train import train
 
     c = sample_config(suffix_dim=4, suffix_len=3)
     c.train.epochs, c.output.path = 2, str(tmp_path / "sfx.npz")
-    run_training(c, quiet=True, echo=lambda *a, **k: None)
+    train(c)
     t = Tagger.load(c.output.path)
     assert t.params["X"].shape == (len(t.meta["suffixes"]["keys"]), 4)
-    best = [e for e in fit(c) if isinstance(e, Epoch) and e.is_best][-1]
+    best = [e for e in epochs_of(c) if e.is_best][-1]
     words = [["Ana", "Kowalski", "flew", "to", "Gdansk", "."], ["Hello"]]
     assert t.predict(words) == best.tagger.predict(words)

@@ -18,6 +18,8 @@ from typing import Annotated
 
 import typer
 
+from ..tags import SCHEMES
+
 # The matrices here are small (a minibatch x a few hundred): one BLAS thread is faster than two fighting
 # over two cores, and keeps runs reproducible. Set OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to choose.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -120,14 +122,27 @@ def train(
     """
     with user_errors():
         from ..config import check_paths, load_config
-        from .runner import run_training
+        from ..render import interrupted_lines, training_header, training_summary
+        from ..train import TrainingRun
+        from .progress import TrainingDisplay
 
         overrides = list(set_ or [])
         if output is not None:
             overrides.append(f"output.path={output}")
         cfg = load_config(config, overrides)
         check_paths(cfg)
-        run_training(cfg, quiet=quiet, resume=resume, echo=_stderr)
+        run = TrainingRun(cfg, resume=resume)
+        for line in training_header(run):
+            _stderr(line)
+        try:
+            with TrainingDisplay(run.trainer.epoch + 1, quiet=quiet) as display:
+                run.fit([display])
+        except KeyboardInterrupt:
+            for line in interrupted_lines(run):
+                _stderr(line)
+            raise
+        for line in training_summary(run.finish()):
+            _stderr(line)
 
 
 class EvalFormat(StrEnum):
@@ -152,26 +167,20 @@ def eval_(
     with user_errors():
         import json
 
-        from ..evaluate import evaluate
-        from ..io.dataset import read_corpus
-        from ..render import confusion_text, write_predictions
+        from ..evaluate import score_file
+        from ..io.writers import write_predictions
+        from ..render import evaluation_text
         from ..tagger import Tagger
 
         stdout = _Stdout()
-        tagger = Tagger.load(model)
-        corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
-        pred = tagger.predict(corpus.words)
-        ev = evaluate(corpus.tags_in("IOB2"), pred, tagger.target)
+        scored = score_file(Tagger.load(model), data, token_col=token_col, tag_col=tag_col, repair=repair)
+        ev = scored.evaluation
         if output is not None:
-            write_predictions(output, corpus.words, corpus.tags_in("IOB2"), pred)
+            write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
         if fmt == EvalFormat.json:
             stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
             return
-        text = ev.report()
-        if ev.token_prf is not None:
-            p, r, f = ev.token_prf
-            text += f"token-level {ev.target}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}\n"
-        stdout.write(text + "\n" + confusion_text(ev.labels, ev.confusion))
+        stdout.write(evaluation_text(ev))
 
 
 class TagFormat(StrEnum):
@@ -203,8 +212,10 @@ def tag(
 ) -> None:
     """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
     with user_errors():
-        from ..pipeline import find_model, tag_conll_input, tag_lines, tag_lines_parallel
+        from ..pipeline import tag_conll_input, tag_lines
         from ..tagger import Tagger
+        from .models import find_model
+        from .progress import tag_progress
 
         out = _Stdout()
         path, why = find_model(model)
@@ -214,11 +225,9 @@ def tag(
         counter = _LineCounter(_open_text(file))
         if input_format == InputFormat.conll:
             pieces = tag_conll_input(tagger, counter, file)
-        elif workers > 1:
-            pieces = tag_lines_parallel(path, counter, workers, fmt.value, paragraphs)
         else:
-            pieces = tag_lines(tagger, counter, fmt.value, paragraphs)
-        with _tag_progress() as update:
+            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers)
+        with tag_progress() as update:
             for piece in pieces:
                 out.write(piece)
                 update(counter.lines)
@@ -236,21 +245,6 @@ class _LineCounter:
             yield line
 
 
-@contextlib.contextmanager
-def _tag_progress():
-    """A 'lines tagged' counter on stderr when stderr is a terminal; nothing at all in pipes and files."""
-    if not sys.stderr or not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.completed:,} lines tagged"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False) as bar:
-        task = bar.add_task("tag", total=None)
-        yield lambda n: bar.update(task, completed=n)
-
-
 def _open_text(file: str):
     """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
     from ..errors import NerError
@@ -265,18 +259,12 @@ def _open_text(file: str):
     return open(p, encoding="utf-8-sig", errors="replace", newline="")
 
 
-class Scheme(StrEnum):
-    IOB1 = "IOB1"
-    IOB2 = "IOB2"
-    IOBES = "IOBES"
-
-
 @app.command()
 def convert(
     file: Annotated[Path, typer.Argument(help="CoNLL file to convert.")],
-    to: Annotated[Scheme, typer.Option("--to", help="Target tag scheme.")],
-    source: Annotated[str, typer.Option("--from", help="Scheme of the file: auto (detect), IOB1, IOB2 or IOBES.")
-                      ] = "auto",
+    to: Annotated[str, typer.Option("--to", help=f"Target tag scheme: {', '.join(SCHEMES)} (or BIOES).")],
+    source: Annotated[str, typer.Option("--from", help=f"Scheme of the file: auto (detect), {', '.join(SCHEMES)} "
+                                        "(or BIOES).")] = "auto",
     repair: Annotated[bool, typer.Option(help="Repair invalid tag sequences (as conlleval reads them) instead "
                                          "of stopping at the first one.")] = False,
     token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
@@ -286,14 +274,16 @@ def convert(
     with user_errors():
         from ..errors import NerError
         from ..io.dataset import convert_file
+        from ..tags import normalize_scheme
 
         stdout = _Stdout()
-        if source not in ("auto", "IOB1", "IOB2", "IOBES", "BIOES"):
-            raise NerError(f"--from: expected auto, IOB1, IOB2 or IOBES, got {source!r}")
-        text, detected, repaired = convert_file(file, to.value, source=source, repair=repair,
+        try:
+            source, to = normalize_scheme(source, auto=True), normalize_scheme(to)
+        except ValueError as e:
+            raise NerError(f"--from/--to: {e}") from None
+        text, detected, repaired = convert_file(file, to, source=source, repair=repair,
                                                 token_col=token_col, tag_col=tag_col)
-        _stderr(f"{file}: {detected} -> {to.value}" + (f"; repaired {repaired} sentences" if repaired else ""),
-                "dim")
+        _stderr(f"{file}: {detected} -> {to}" + (f"; repaired {repaired} sentences" if repaired else ""), "dim")
         stdout.write(text)
 
 
@@ -308,11 +298,17 @@ def gradcheck(
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
         from ..config import check_paths, load_config
-        from .runner import run_gradcheck
+        from ..render import gradcheck_header, gradcheck_line
+        from ..train import check_gradients
 
         cfg = load_config(config, list(set_ or []))
         check_paths(cfg)
-        ok = run_gradcheck(cfg, sentences=sentences, entries=entries, tolerance=tolerance)
+        spec, n_tokens, results = check_gradients(cfg, sentences=sentences, entries=entries)
+        print(gradcheck_header(spec, n_tokens, tolerance))
+        for r in results:
+            print(gradcheck_line(r, tolerance))
+        ok = all(r.max_rel_error <= tolerance for r in results)
+        print("all gradients match" if ok else "gradient check FAILED")
         if not ok:
             raise typer.Exit(1)
 

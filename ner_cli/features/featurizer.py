@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .casing import CASES, PAD_CASE, word_case
+from .memo import MemoEncoder
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
 
@@ -51,19 +52,14 @@ class SuffixTable:
     def __init__(self, keys: Sequence[str], length: int) -> None:
         self.keys, self.length = list(keys), length
         self.index = {k: i for i, k in enumerate(self.keys)}
-        self._cache: dict[str, int] = {}
+        self.encode = MemoEncoder(self.lookup)          # (N,) int32 suffix ids of a word list
 
     def key(self, word: str) -> str:
         return word.lower()[-self.length:]
 
-    def encode(self, flat: list[str]) -> np.ndarray:
-        """(N,) int32 suffix ids, memoised per surface form like Vocab.encode."""
-        cache = self._cache
-        if len(cache) > 1_000_000:
-            cache.clear()
-        for w in set(flat).difference(cache):
-            cache[w] = self.index.get(self.key(w), 1)
-        return np.fromiter(map(cache.__getitem__, flat), dtype=np.int32, count=len(flat))
+    def lookup(self, word: str) -> int:
+        """Row of the word's suffix in X; 1 (unknown) for a suffix not in the table."""
+        return self.index.get(self.key(word), 1)
 
 
 def build_suffixes(counts: Counter[str], length: int, min_count: int = 2) -> SuffixTable:
@@ -85,7 +81,9 @@ class Featurizer:
     suffixes: SuffixTable | None = None
 
     def __post_init__(self) -> None:
-        self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
+        lookup = self.vocab.lookup
+        # word -> id << CASE_BITS | case id: one dict hit per token for both
+        self._encode_codes = MemoEncoder(lambda w: lookup(w) << CASE_BITS | word_case(w))
 
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
@@ -98,13 +96,3 @@ class Featurizer:
             return Encoded(words, None, lengths, targets, suffixes)
         codes = make_windows(self._encode_codes(flat), self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
         return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes)
-
-    def _encode_codes(self, flat: list[str]) -> np.ndarray:
-        """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""
-        cache = self._codes
-        if len(cache) > 1_000_000:  # keep memory flat on endless streams
-            cache.clear()
-        lookup = self.vocab.lookup
-        for w in set(flat).difference(cache):
-            cache[w] = lookup(w) << CASE_BITS | word_case(w)
-        return np.fromiter(map(cache.__getitem__, flat), dtype=np.int32, count=len(flat))

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-import numpy as np
+from .memo import MemoEncoder
 
 PAD, UNK = "<PAD>", "<UNK>"
 PAD_ID, UNK_ID = 0, 1
@@ -33,7 +33,8 @@ class Vocab:
         self.lowercase = lowercase
         self.digit_fallback = digit_fallback
         self.index: dict[str, int] = {k: i for i, k in enumerate(self.keys)}
-        self._cache: dict[str, int] = {}
+        self.encode = MemoEncoder(self.lookup)
+        """Ids of a word sequence as int32 (`MemoEncoder`: repeated words cost one dict hit)."""
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -49,17 +50,6 @@ class Vocab:
         if i is None and self.digit_fallback:
             i = self.index.get(digit_normalise(key))
         return UNK_ID if i is None else i
-
-    def encode(self, words: Iterable[str]) -> np.ndarray:
-        """Ids of a word sequence as int32; memoised per surface form, so repeated words cost one dict hit."""
-        words = words if isinstance(words, list | tuple) else list(words)
-        cache = self._cache
-        if len(cache) > 1_000_000:  # keep memory flat on endless streams
-            cache.clear()
-        lookup = self.lookup
-        for w in set(words).difference(cache):                    # new surface forms only; the rest is C-level
-            cache[w] = lookup(w)
-        return np.fromiter(map(cache.__getitem__, words), dtype=np.int32, count=len(words))
 
 
 def count_words(sentences: Iterable[Sequence[str]], *, lowercase: bool) -> Counter[str]:

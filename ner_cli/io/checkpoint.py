@@ -1,29 +1,25 @@
-"""Checkpoints: the full training state after an epoch, so `ner train --resume` continues exactly.
+"""Checkpoints: a Trainer's `state_dict()` on disk, so `ner train --resume` continues exactly.
 
-Saved after every completed epoch (atomically) beside the model as `<model>.ckpt`: parameters, optimiser
-moments, the random generator's state, the epoch counter and early-stopping state, and the config. Resuming
-from it and training on gives the same weights as a run that was never interrupted.
+Saved after every completed epoch (atomically) beside the model as `<model>.ckpt`: one `.npz` with the
+parameters as `param.NAME`, the optimiser's moments as `optim.NAME`, and everything else (epoch counter,
+early-stopping state, learning rate, the random generator's state, history, config) as UTF-8 JSON in
+`__state__`. Resuming from it and training on gives the same weights as a run that was never interrupted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from ..errors import ModelFileError
 from .modelfile import atomic_write_bytes
 
-if TYPE_CHECKING:
-    from ..train import Trainer
-
 CHECKPOINT_VERSION = 1
-# settings that may change between the interrupted run and its resumption
-RESUMABLE_CHANGES = {("train", "epochs"), ("train", "patience"), ("output", "path")}
+ARRAY_GROUPS = {"params": "param.", "optimizer": "optim."}     # state_dict key -> prefix of its arrays
 
 
 def checkpoint_path(model_path: str | Path) -> Path:
@@ -31,24 +27,18 @@ def checkpoint_path(model_path: str | Path) -> Path:
     return p.with_name(p.name + ".ckpt")
 
 
-def save_checkpoint(path: str | Path, trainer: Trainer) -> None:
-    state = {
-        "version": CHECKPOINT_VERSION,
-        "epoch": trainer.epoch, "best_f1": trainer.best_f1, "best_epoch": trainer.best_epoch,
-        "bad_epochs": trainer.bad_epochs, "lr": trainer.optimizer.lr,
-        "rng": trainer.rng.bit_generator.state, "config": trainer.cfg.to_dict(),
-        "vocab_size": trainer.setup.spec.vocab_size,
-    }
-    arrays = {f"param.{k}": v for k, v in trainer.params.items()}
-    arrays.update({f"optim.{k}": np.asarray(v) for k, v in trainer.optimizer.state().items()})
-    arrays["__state__"] = np.frombuffer(json.dumps(state).encode("utf-8"), dtype=np.uint8)
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write a state dict: its array groups as arrays, the rest as JSON."""
+    arrays = {f"{prefix}{k}": np.asarray(v) for group, prefix in ARRAY_GROUPS.items() for k, v in state[group].items()}
+    rest = {"version": CHECKPOINT_VERSION, **{k: v for k, v in state.items() if k not in ARRAY_GROUPS}}
+    arrays["__state__"] = np.frombuffer(json.dumps(rest).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: str | Path, trainer: Trainer) -> None:
-    """Restore `trainer` (built from the same config and data) to the checkpointed state."""
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The state dict saved at `path` (allow_pickle=False)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no checkpoint to resume from",
@@ -61,21 +51,6 @@ def load_checkpoint(path: str | Path, trainer: Trainer) -> None:
         raise ModelFileError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
     if state.get("version") != CHECKPOINT_VERSION:
         raise ModelFileError(f"{path}: checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}")
-    changed = [f"{s}.{k}" for s, sec in state["config"].items() for k, v in sec.items()
-               if (s, k) not in RESUMABLE_CHANGES and dataclasses.asdict(trainer.cfg)[s].get(k) != v]
-    if changed:
-        raise ModelFileError(f"{path}: the config differs from the checkpoint's in {', '.join(changed)}",
-                             hint="resume with the same config (only train.epochs and train.patience may change)")
-    params = {k.removeprefix("param."): v for k, v in arrays.items() if k.startswith("param.")}
-    if params.keys() != trainer.params.keys() or state["vocab_size"] != trainer.setup.spec.vocab_size:
-        raise ModelFileError(f"{path}: checkpoint does not match this model (different data or vocabulary?)")
-    for k, v in params.items():
-        if v.shape != trainer.params[k].shape:
-            raise ModelFileError(f"{path}: checkpoint array {k} has shape {v.shape}, expected "
-                                 f"{trainer.params[k].shape}")
-        trainer.params[k] = v.astype(trainer.params[k].dtype)
-    trainer.optimizer.load_state({k.removeprefix("optim."): v for k, v in arrays.items() if k.startswith("optim.")})
-    trainer.optimizer.lr = state["lr"]
-    trainer.rng.bit_generator.state = state["rng"]
-    trainer.epoch, trainer.best_f1 = state["epoch"], state["best_f1"]
-    trainer.best_epoch, trainer.bad_epochs = state["best_epoch"], state["bad_epochs"]
+    for group, prefix in ARRAY_GROUPS.items():
+        state[group] = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+    return state

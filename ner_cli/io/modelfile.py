@@ -1,8 +1,9 @@
 """Model files: one `.npz` holding every parameter array plus JSON metadata, written atomically.
 
-Layout: one array per parameter (E, K, W, b, u | U, c, A, A_start, A_end) and `__meta__`, a uint8 array of
-UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes, config and scores. Loading uses
-`allow_pickle=False` and checks every array's presence, dtype and shape against the spec before use.
+Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, W, b, u | U, c, A, A_start, A_end)
+and `__meta__`, a uint8 array of UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes,
+config and scores. Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape
+against the spec before use.
 """
 
 from __future__ import annotations
@@ -19,30 +20,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFileError
-from ..nn.model import ModelSpec, Params
+from ..nn.model import ModelSpec, Params, param_shapes
 
 FORMAT_VERSION = 1
 META_KEY = "__meta__"
-# E (vocabulary x d) is nearly the whole file: half precision halves the file and the load, and changes no
-# prediction of the default CoNLL-2003 model (see bench/PERFORMANCE.md). Loading casts back to float32.
+# E (vocabulary x d) is nearly the whole file: half precision halves the file and the load. It changes no
+# prediction of a CoNLL-2003 softmax model and one test entity of the default CRF model (README, Performance).
+# Loading casts back to float32.
 STORE_DTYPE: dict[str, Any] = {"E": np.float16}
-
-
-def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
-    """The parameter arrays a model with this spec must have, and their shapes."""
-    H, C = spec.hidden, spec.n_classes
-    shapes: dict[str, tuple[int, ...]] = {"E": (spec.vocab_size, spec.dim), "W": (H, spec.input_size), "b": (H,)}
-    if spec.case_dim:
-        shapes["K"] = (spec.n_cases, spec.case_dim)
-    if spec.suffix_dim:
-        shapes["X"] = (spec.n_suffixes, spec.suffix_dim)
-    if spec.task == "binary":
-        shapes["u"] = (H,)
-    else:
-        shapes.update(U=(C, H), c=(C,))
-        if spec.loss == "crf":
-            shapes.update(A=(C, C), A_start=(C,), A_end=(C,))
-    return shapes
 
 
 def _umask() -> int:
@@ -147,7 +132,7 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
         raise ModelFileError(f"{name}: vocabulary has {len(meta['vocab']['keys'])} words, spec says {spec.vocab_size}")
     if spec.task != "binary" and spec.n_classes != len(meta["labels"]):
         raise ModelFileError(f"{name}: {len(meta['labels'])} labels, spec says {spec.n_classes}")
-    shapes = expected_shapes(spec)
+    shapes = param_shapes(spec)
     missing = sorted(set(shapes) - set(arrays))
     extra = sorted(set(arrays) - set(shapes))
     if missing or extra:
@@ -166,7 +151,9 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
     from ..features.vocab import PAD, UNK
     from ..nn.activations import ACTIVATIONS
-    from ..tags import is_tag
+    from ..nn.decode import DECODERS
+    from ..nn.model import LOSSES
+    from ..tags import MODEL_SCHEMES, is_tag
 
     def is_int(v: Any, low: int) -> bool:
         return isinstance(v, int) and not isinstance(v, bool) and v >= low
@@ -179,9 +166,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"
-    losses = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}
     if not all(isinstance(v, str) for v in (spec.activation, spec.task, spec.loss)) \
-            or spec.activation not in ACTIVATIONS or spec.loss not in losses.get(spec.task, ()):
+            or spec.activation not in ACTIVATIONS or spec.loss not in LOSSES.get(spec.task, ()):
         return f"spec activation/task/loss is {spec.activation!r}/{spec.task!r}/{spec.loss!r}"
     if not (is_rate(spec.dropout_input) and is_rate(spec.dropout_hidden)) or not (
             isinstance(spec.l2, int | float) and not isinstance(spec.l2, bool) and spec.l2 >= 0):
@@ -202,8 +188,7 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     if not isinstance(labels, list) or not all(isinstance(t, str) and is_tag(t) for t in labels) \
             or len(set(labels)) != len(labels):
         return f"labels must be a list of distinct tags, got {str(labels)[:80]}"
-    if meta.get("tag_scheme", "IOB2") not in ("IOB2", "IOBES") or meta.get("decode", "viterbi") not in (
-            "viterbi", "argmax"):
+    if meta.get("tag_scheme", "IOB2") not in MODEL_SCHEMES or meta.get("decode", "viterbi") not in DECODERS:
         return f"tag_scheme {meta.get('tag_scheme')!r} or decode {meta.get('decode')!r} unknown"
     target = meta.get("target")
     if spec.task == "binary" and (not isinstance(target, str) or not target):

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
+from pathlib import Path
 
 from ..tags import get_entities
 
@@ -43,6 +44,7 @@ __all__ = [
     "format_inline",
     "format_jsonl",
     "sentence_entities",
+    "write_predictions",
 ]
 
 Entity = tuple[str, int, int]
@@ -90,8 +92,10 @@ def format_jsonl(
     entities: Sequence[Entity] | None = None,
     line_no: int | None = None,
     include_tokens: bool = False,
+    **_: object,
 ) -> str:
-    """One JSON object and a newline; entity offsets are characters into `line`."""
+    """One JSON object and a newline; entity offsets are characters into `line`. (Has the `FORMATS`
+    signature: keyword arguments it has no use for are ignored.)"""
     obj: dict[str, object] = {} if line_no is None else {"line": line_no}
     obj["text"] = line
     obj["entities"] = [
@@ -129,37 +133,23 @@ def _conll_line(
     return format_conll(tokens, tags)
 
 
-def _inline_line(
-    line: str,
-    tokens: Sequence[str],
-    starts: Sequence[int],
-    ends: Sequence[int],
-    tags: Sequence[str],
-    *,
-    entities: Sequence[Entity] | None = None,
-    **_: object,
-) -> str:
+def _inline_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str],
+                 *, entities: Sequence[Entity] | None = None, **_: object) -> str:
     """`format_inline` behind the uniform `FORMATS` signature."""
     return format_inline(line, starts, ends, tags, entities=entities)
 
 
-def _jsonl_line(
-    line: str,
-    tokens: Sequence[str],
-    starts: Sequence[int],
-    ends: Sequence[int],
-    tags: Sequence[str],
-    *,
-    entities: Sequence[Entity] | None = None,
-    line_no: int | None = None,
-    include_tokens: bool = False,
-    **_: object,
-) -> str:
-    """`format_jsonl` behind the uniform `FORMATS` signature."""
-    return format_jsonl(
-        line, tokens, starts, ends, tags, entities=entities, line_no=line_no, include_tokens=include_tokens
-    )
-
-
-FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": _jsonl_line, "inline": _inline_line}
+FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": format_jsonl, "inline": _inline_line}
 """--format name -> formatter of one input line (uniform signature, see the module docstring)."""
+
+
+def write_predictions(path: str | Path, words: Sequence[Sequence[str]], gold: Sequence[Sequence[str]],
+                      pred: Sequence[Sequence[str]]) -> None:
+    """'token gold predicted' lines, a blank line between sentences (the input conlleval.pl reads), atomically."""
+    from .modelfile import atomic_write_bytes
+
+    lines = []
+    for w, g, p in zip(words, gold, pred, strict=True):
+        lines += [f"{a} {b} {c}\n" for a, b, c in zip(w, g, p, strict=True)]
+        lines.append("\n")
+    atomic_write_bytes(path, "".join(lines).encode("utf-8"))

@@ -57,6 +57,8 @@ def gelu_prime(z: Array, h: Array) -> Array:
     return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * z * z)
 
 
+RELU_FAMILY = ("relu", "gelu")        # units whose weights get He scaling (gain √2) at initialisation
+
 ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]] = {
     "sigmoid": (sigmoid, sigmoid_prime),
     "tanh": (tanh, tanh_prime),

@@ -10,9 +10,9 @@ Gradients:   dS = p(y_t = j) - 1[gold_t = j];  dA = sum_t p(y_{t-1} = i, y_t = j
              (node / pairwise marginals from forward-backward); padding positions get zero gradient.
 
 Tag-scheme constraints: optional bool masks ``allowed`` (C, C), ``start_ok`` (C,), ``end_ok`` (C,).
-A forbidden transition is treated as -inf by adding ``CRF_DISALLOWED`` (-1e4) to its score, so
-its probability is ~exp(-1e4) = 0 while every quantity and gradient stays finite (float32 too).
-A gold path that breaks a constraint therefore costs ~1e4 per violation.
+A forbidden transition is treated as -inf by adding ``decode.DISALLOWED`` (-1e9, the decoders' penalty) to its
+score, so its probability is exp(-1e9) = 0 while every quantity and gradient stays finite (float32 too).
+A gold path that breaks a constraint therefore costs ~1e9 per violation.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ner_cli.nn.decode import lengths_to_mask
-
-CRF_DISALLOWED = -1e4
+from .decode import lengths_to_mask, with_constraints
 
 
 @dataclass
@@ -47,14 +45,6 @@ def _lse(x: np.ndarray, axis: int) -> np.ndarray:
     """Stable ``log(sum(exp(x), axis))`` (inputs are finite)."""
     m = x.max(axis=axis, keepdims=True)
     return np.squeeze(m, axis=axis) + np.log(np.exp(x - m).sum(axis=axis))
-
-
-def _effective(x: np.ndarray, ok: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
-    """``x`` in `dtype`, plus ``CRF_DISALLOWED`` where the bool mask ``ok`` is False."""
-    out = np.asarray(x, dtype=dtype)
-    if ok is not None:
-        out = out + np.where(np.asarray(ok, dtype=bool), 0, CRF_DISALLOWED).astype(dtype)
-    return out
 
 
 def _lengths(mask: np.ndarray) -> np.ndarray:
@@ -151,9 +141,10 @@ def crf_nll(
     mask = np.asarray(mask, dtype=bool)
     lengths = _lengths(mask)
     tags = np.where(mask, np.asarray(tags), 0).astype(np.int64)
-    trans = _effective(A, allowed, dtype)
-    start = _effective(A_start, start_ok, dtype)
-    end = _effective(A_end, end_ok, dtype)
+    C = S.shape[-1]
+    trans = with_constraints(A, allowed, (C, C), dtype)
+    start = with_constraints(A_start, start_ok, (C,), dtype)
+    end = with_constraints(A_end, end_ok, (C,), dtype)
     alpha = log_forward(S, mask, trans, start)
     beta = log_backward(S, mask, trans, end)
     log_z = np.zeros(S.shape[0], dtype=dtype)

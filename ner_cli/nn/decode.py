@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DISALLOWED = -1e9
+DISALLOWED = -1e9                     # the one penalty for a forbidden transition (decoders and the CRF)
+DECODERS = ("viterbi", "argmax")
 
 
 def argmax_decode(S: np.ndarray) -> np.ndarray:
@@ -32,13 +33,14 @@ def lengths_to_mask(lengths: np.ndarray, T: int) -> np.ndarray:
     return np.arange(T)[None, :] < np.asarray(lengths)[:, None]
 
 
-def _penalised(scores: np.ndarray | None, ok: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
-    """``scores`` (zeros if None) in float64, plus ``DISALLOWED`` where ``ok`` is False."""
-    out = np.zeros(shape) if scores is None else np.array(scores, dtype=np.float64)
+def with_constraints(scores: np.ndarray | None, ok: np.ndarray | None, shape: tuple[int, ...],
+                     dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """``scores`` (zeros if None) in `dtype`, plus ``DISALLOWED`` where the bool mask ``ok`` is False."""
+    out = np.zeros(shape, dtype=dtype) if scores is None else np.array(scores, dtype=dtype)
     if out.shape != shape:
         raise ValueError(f"expected shape {shape}, got {out.shape}")
     if ok is not None:
-        out = out + np.where(np.asarray(ok, dtype=bool), 0.0, DISALLOWED)
+        out = out + np.where(np.asarray(ok, dtype=bool), 0, DISALLOWED).astype(dtype)
     return out
 
 
@@ -109,9 +111,9 @@ def _viterbi_full(S: np.ndarray, lengths: np.ndarray, valid: np.ndarray, trans: 
     """
     B, T, C = S.shape
     dtype = np.result_type(S.dtype, np.float32)                    # float32 scores stay float32
-    tr = _penalised(trans, allowed, (C, C)).astype(dtype)
-    st = _penalised(start, start_ok, (C,)).astype(dtype)
-    en = _penalised(end, end_ok, (C,)).astype(dtype)
+    tr = with_constraints(trans, allowed, (C, C)).astype(dtype)
+    st = with_constraints(start, start_ok, (C,)).astype(dtype)
+    en = with_constraints(end, end_ok, (C,)).astype(dtype)
     order = np.argsort(-lengths, kind="stable")
     lens = lengths[order]
     S = S[order].astype(dtype, copy=False)                         # (B, T, C), longest sentence first
@@ -138,15 +140,8 @@ def _viterbi_full(S: np.ndarray, lengths: np.ndarray, valid: np.ndarray, trans: 
     return np.where(valid, result, out)
 
 
-def viterbi(
-    S: np.ndarray,
-    trans: np.ndarray | None = None,
-    start: np.ndarray | None = None,
-    end: np.ndarray | None = None,
-    allowed: np.ndarray | None = None,
-    start_ok: np.ndarray | None = None,
-    end_ok: np.ndarray | None = None,
-) -> np.ndarray:
-    """Best path of one sentence under the module's path score. S: (T, C) -> (T,) int64."""
+def viterbi(S: np.ndarray, *args: np.ndarray | None, **kwargs: np.ndarray | None) -> np.ndarray:
+    """Best path of one sentence under the module's path score. S: (T, C) -> (T,) int64; the other arguments
+    are those of `viterbi_batch` (trans, start, end, allowed, start_ok, end_ok), positional or by keyword."""
     S = np.asarray(S)
-    return viterbi_batch(S[None], np.array([S.shape[0]]), trans, start, end, allowed, start_ok, end_ok)[0]
+    return viterbi_batch(S[None], np.array([S.shape[0]]), *args, **kwargs)[0]

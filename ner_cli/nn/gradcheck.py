@@ -16,8 +16,6 @@ import numpy as np
 
 from .model import Batch, ModelSpec, Params, RowGrad, backward, forward
 
-DEFAULT_TOLERANCE = 1e-5
-
 
 @dataclass
 class GradCheck:
@@ -35,7 +33,8 @@ def analytic_gradients(params: Params, spec: ModelSpec, batch: Batch, seed: int)
 
 
 def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Flat indices to check: for E and K mostly entries of rows the batch uses (others have gradient 0)."""
+    """Flat indices to check: for the lookup tables E, K and X mostly entries of rows the batch uses
+    (the others have gradient 0)."""
     size = int(np.prod(shape))
     if size <= n:
         return np.arange(size)

@@ -2,7 +2,8 @@
 
 For the token at position t with window size w (the lecture's w = 2):
 
-    x = [e(w_{t-w}); ...; e(w_t); ...; e(w_{t+w})]      (B, (2w+1)·(d + d_case))   E rows, plus casing rows K
+    x = [e(w_{t-w}); ...; e(w_t); ...; e(w_{t+w})]      (B, (2w+1)·(d + d_case + d_suffix))
+                                                         E rows, plus casing rows K and suffix rows X
     z = W x + b                                          (B, H)
     h = f(z)                                             (B, H)
     binary:      s = uᵀh                                 (B,)     "is the centre word of class C?"
@@ -14,7 +15,7 @@ Backward, exactly as derived in the lecture (downstream gradient = upstream grad
     δ = (∂J/∂h) ∘ f'(z)          for the binary score with ∂J/∂s = 1 this is δ = uᵀ ∘ f'(z)
     ∂J/∂W = δᵀ x     (the lecture's δᵀxᵀ per example, summed over the batch)
     ∂J/∂b = Σ δ
-    ∂J/∂x = Wᵀ δ     scattered back into the rows of E (and K) that formed each window
+    ∂J/∂x = Wᵀ δ     scattered back into the rows of E (and K, X) that formed each window
 
 J is a MEAN over the batch's tokens (for the CRF: summed sentence losses divided by the token count), plus
 (l2 / 2)·(‖W‖² + ‖U‖²). `ds`, `dS`, `dW`, `db`, `du`, `dU`, `dc`, `dx`, `dE` always mean ∂J/∂(that name).
@@ -30,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, RELU_FAMILY
+from .decode import lengths_to_mask
 
 Params = dict[str, np.ndarray]
-MARGIN_NEG_WEIGHT = 1.0
+LOSSES = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}   # task -> its losses
+TABLES = (("E", "words"), ("K", "cases"), ("X", "suffixes"))   # lookup tables of x and the Batch field of their ids
 
 
 @dataclass(frozen=True)
@@ -95,41 +98,56 @@ class RowGrad:
         return out
 
 
+def lookup_tables(spec: ModelSpec) -> list[tuple[str, str, int]]:
+    """The embedding tables whose rows form x, in the order they are concatenated per window position:
+    (parameter, the Batch field holding its ids, width). E always; the casing table K and the suffix table X
+    when the spec has them."""
+    widths = {"E": spec.dim, "K": spec.case_dim, "X": spec.suffix_dim}
+    return [(name, field, widths[name]) for name, field in TABLES if widths[name]]
+
+
+def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """Every parameter of a model with this spec and its shape: the one list of parameters."""
+    H, C = spec.hidden, spec.n_classes
+    rows = {"E": spec.vocab_size, "K": spec.n_cases, "X": spec.n_suffixes}
+    shapes: dict[str, tuple[int, ...]] = {name: (rows[name], width) for name, _, width in lookup_tables(spec)}
+    shapes.update(W=(H, spec.input_size), b=(H,))
+    if spec.task == "binary":
+        shapes["u"] = (H,)
+    else:
+        shapes.update(U=(C, H), c=(C,))
+        if spec.loss == "crf":
+            shapes.update(A=(C, C), A_start=(C,), A_end=(C,))   # A[i, j]: score of tag j right after tag i
+    return shapes
+
+
 def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float32,
                 embeddings: np.ndarray | None = None) -> Params:
     """Fresh parameters. `embeddings` (V, d), when given, fills E (pretrained rows); else E ~ N(0, 0.1²)."""
-    H, D, C = spec.hidden, spec.input_size, spec.n_classes
+    H, D = spec.hidden, spec.input_size
+    gain = np.sqrt(2.0) if spec.activation in RELU_FAMILY else 1.0         # He scaling for ReLU-family units
     p: Params = {}
-    p["E"] = embeddings.copy() if embeddings is not None else rng.normal(0, 0.1, (spec.vocab_size, spec.dim))
-    if spec.case_dim:
-        p["K"] = rng.normal(0, 0.1, (spec.n_cases, spec.case_dim))
-    if spec.suffix_dim:
-        p["X"] = rng.normal(0, 0.1, (spec.n_suffixes, spec.suffix_dim))
-    # Glorot-uniform for W; ReLU-family units get He scaling
-    gain = np.sqrt(2.0) if spec.activation in ("relu", "gelu") else 1.0
-    limit = gain * np.sqrt(6.0 / (D + H))
-    p["W"] = rng.uniform(-limit, limit, (H, D))
-    p["b"] = np.zeros(H)
-    if spec.task == "binary":
-        p["u"] = rng.uniform(-1, 1, H) * np.sqrt(6.0 / (H + 1))
-    else:
-        p["U"] = rng.uniform(-1, 1, (C, H)) * np.sqrt(6.0 / (H + C))
-        p["c"] = np.zeros(C)
-        if spec.loss == "crf":
-            p["A"] = np.zeros((C, C))           # A[i, j]: score of tag j right after tag i
-            p["A_start"] = np.zeros(C)
-            p["A_end"] = np.zeros(C)
+    for name, shape in param_shapes(spec).items():         # drawn in this order: the same seed, the same weights
+        if name == "E" and embeddings is not None:
+            p[name] = embeddings.copy()
+        elif name in ("E", "K", "X"):
+            p[name] = rng.normal(0, 0.1, shape)
+        elif name == "W":                                  # Glorot-uniform
+            limit = gain * np.sqrt(6.0 / (D + H))
+            p[name] = rng.uniform(-limit, limit, shape)
+        elif name in ("u", "U"):
+            fan_out = 1 if name == "u" else shape[0]
+            p[name] = rng.uniform(-1, 1, shape) * np.sqrt(6.0 / (H + fan_out))
+        else:                                              # b, c and the CRF transitions start at zero
+            p[name] = np.zeros(shape)
     return {k: np.asarray(v, dtype=dtype) for k, v in p.items()}
 
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
                    suffixes: np.ndarray | None = None) -> np.ndarray:
     """x for every window: rows of E (and K, X) side by side, (B, 2w+1, d [+ d_case] [+ d_suffix]) flattened."""
-    tables = [(params["E"], words)]
-    if "K" in params and cases is not None:
-        tables.append((params["K"], cases))
-    if "X" in params and suffixes is not None:
-        tables.append((params["X"], suffixes))
+    ids = {"words": words, "cases": cases, "suffixes": suffixes}
+    tables = [(params[name], ids[field]) for name, field in TABLES if name in params and ids[field] is not None]
     if len(tables) == 1:
         return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
     width = sum(t.shape[1] for t, _ in tables)
@@ -141,24 +159,29 @@ def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
     return x.reshape(len(words), -1)
 
 
-def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """z = Wx + b and h = f(z), for a batch: (B, H) each."""
+def hidden(params: Params, spec: ModelSpec, x: np.ndarray, keep_z: bool = True
+           ) -> tuple[np.ndarray | None, np.ndarray]:
+    """z = Wx + b and h = f(z), for a batch: (B, H) each. Without `keep_z` (inference), a ReLU is applied in
+    place and z is not kept: one (B, H) array instead of two."""
     f, _ = ACTIVATIONS[spec.activation]
     z = x @ params["W"].T                                          # (B, H)  z = Wx + b
     z += params["b"]
+    if not keep_z and spec.activation == "relu":
+        return None, np.maximum(z, 0, out=z)                       # h = relu(z), in place
     return z, f(z)
+
+
+def log_softmax(S: np.ndarray) -> np.ndarray:
+    """log softmax(S) along the last axis, stable: S - max - log Σ exp(S - max)."""
+    S = S - S.max(axis=-1, keepdims=True)
+    return S - np.log(np.exp(S).sum(axis=-1, keepdims=True))
 
 
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
            suffixes: np.ndarray | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
     x = window_vectors(params, words, cases, suffixes)
-    if spec.activation == "relu":                                  # hidden() for ReLU, in place: one (B, H) array
-        h = x @ params["W"].T                                      # z = Wx + b
-        h += params["b"]
-        np.maximum(h, 0, out=h)                                    # h = relu(z)
-    else:
-        _, h = hidden(params, spec, x)
+    _, h = hidden(params, spec, x, keep_z=False)
     if spec.task == "binary":
         return h @ params["u"]                                     # s = uᵀh
     S = h @ params["U"].T                                          # S = U h + c
@@ -206,11 +229,11 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
     else:
         S = h_drop @ params["U"].T + params["c"]                   # (B, C)  S = U h + c
         if spec.loss == "crf":
-            loss, dS = _crf_loss(params, S, y, batch.lengths)
+            loss, dS, cache["crf_grads"] = _crf_loss(params, S, y, batch.lengths)
         else:
             loss, dS = _softmax_loss(S, y)
         ds = dS
-    cache["ds"] = ds
+    cache["ds"] = ds                                               # ∂J/∂s (binary) or ∂J/∂S
     if spec.l2:
         out = params["u"] if spec.task == "binary" else params["U"]
         loss += 0.5 * spec.l2 * (float(np.sum(params["W"] ** 2)) + float(np.sum(out**2)))
@@ -252,16 +275,17 @@ def _sigmoid(m: np.ndarray) -> np.ndarray:
 def _softmax_loss(S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Cross-entropy J = mean -log softmax(S)[y]; ∂J/∂S = (ŷ - onehot(y)) / B."""
     B = len(S)
-    S = S - S.max(axis=1, keepdims=True)
-    logZ = np.log(np.exp(S).sum(axis=1))
-    loss = np.mean(logZ - S[np.arange(B), y])
-    P = np.exp(S - logZ[:, None])                                  # ŷ
+    log_p = log_softmax(S)
+    loss = -np.mean(log_p[np.arange(B), y])
+    P = np.exp(log_p)                                              # ŷ
     P[np.arange(B), y] -= 1
     return float(loss), P / B
 
 
-def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> tuple[float, np.ndarray]:
-    """Sentence-level log-likelihood (linear-chain CRF over S); J = Σ_sentences NLL / tokens."""
+def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray
+              ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+    """Sentence-level log-likelihood (linear-chain CRF over S); J = Σ_sentences NLL / tokens.
+    Returns J, ∂J/∂S and the gradients of the transitions A, A_start, A_end."""
     from .crf import crf_backward, crf_nll
 
     S_pad, tags_pad, mask = pad_by_lengths(S, y, lengths)
@@ -269,14 +293,14 @@ def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray)
     dS_pad, dA, dA_start, dA_end = crf_backward(crf_cache)
     B = len(S)
     crf_grads = {"A": dA / B, "A_start": dA_start / B, "A_end": dA_end / B}
-    return nll / B, (dS_pad[mask] / B, crf_grads)
+    return nll / B, dS_pad[mask] / B, crf_grads
 
 
 def pad_by_lengths(S: np.ndarray, y: np.ndarray | None, lengths: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Flat per-token rows (N, C) -> padded per-sentence (n, T, C), tags (n, T) and mask (n, T)."""
     n, T = len(lengths), int(lengths.max()) if len(lengths) else 0
-    mask = np.arange(T)[None, :] < lengths[:, None]                # (n, T)
+    mask = lengths_to_mask(lengths, T)                             # (n, T)
     S_pad = np.zeros((n, T, S.shape[1]), dtype=S.dtype)
     S_pad[mask] = S
     tags = None
@@ -287,7 +311,7 @@ def pad_by_lengths(S: np.ndarray, y: np.ndarray | None, lengths: np.ndarray
 
 
 def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str, Any]:
-    """∂J/∂(every parameter). E and K come back as RowGrad (only the rows the batch touched)."""
+    """∂J/∂(every parameter). The lookup tables E, K and X come back as RowGrad (only the rows the batch touched)."""
     _, f_prime = ACTIVATIONS[spec.activation]
     x, z, h, h_drop = cache["x"], cache["z"], cache["h"], cache["h_drop"]
     grads: dict[str, Any] = {}
@@ -296,10 +320,8 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["u"] = h_drop.T @ ds                                 # (H,)   ∂s/∂u = h
         dh = ds[:, None] * params["u"][None, :]                    # (B', H) upstream × local: ∂s/∂h = uᵀ
     else:
-        dS = cache["ds"]
-        if spec.loss == "crf":
-            dS, crf_grads = dS
-            grads.update(crf_grads)
+        dS = cache["ds"]                                           # (B, C)  ∂J/∂S
+        grads.update(cache.get("crf_grads", {}))                   # A, A_start, A_end (CRF only)
         grads["U"] = dS.T @ h_drop                                 # (C, H)
         grads["c"] = dS.sum(axis=0)                                # (C,)
         dh = dS @ params["U"]                                      # (B, H)  ∂S/∂h = U
@@ -316,12 +338,10 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         out = "u" if spec.task == "binary" else "U"
         grads[out] = grads[out] + spec.l2 * params[out]
     dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix)
-    d, dc = spec.dim, spec.case_dim
-    grads["E"] = scatter_rows(cache["words"], dx[:, :, :d], params["E"].shape)
-    if "K" in params:
-        grads["K"] = scatter_rows(cache["cases"], dx[:, :, d:d + dc], params["K"].shape)
-    if "X" in params:
-        grads["X"] = scatter_rows(cache["suffixes"], dx[:, :, d + dc:], params["X"].shape)
+    col = 0
+    for name, ids, width in lookup_tables(spec):                   # ∂J/∂x split back into E, K, X rows
+        grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape)
+        col += width
     return grads
 
 

@@ -1,6 +1,7 @@
 """Optimisers written by hand: SGD, AdaGrad and Adam, each updating only the embedding rows a batch touched.
 
-`step(params, grads)` walks the one params dict; a RowGrad (sparse embedding gradient) updates E[rows] only.
+`step(params, grads)` walks the one params dict; a RowGrad (the sparse gradient of a lookup table E, K or X)
+updates the rows it touched only.
 For Adam this is the "lazy" variant: the moment estimates of a row move only when the row is used.
 """
 

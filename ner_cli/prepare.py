@@ -1,0 +1,114 @@
+"""From a config and its corpora to everything fixed before the first epoch: labels, vocabulary (with
+pretrained rows), the model spec, the featurizer and the encoded train/dev data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .config import Config
+from .errors import ConfigError, DataError
+from .features.casing import CASES
+from .features.featurizer import Encoded, Featurizer, build_suffixes
+from .features.vocab import Vocab, build_vocab, count_words
+from .io.dataset import Corpus, read_corpus
+from .io.embeddings import load_vectors, select_pretrained
+from .nn.model import ModelSpec
+from .tags import entity_types, label_order, tag_type
+
+
+@dataclass
+class Setup:
+    """Everything fixed before the first epoch."""
+
+    spec: ModelSpec
+    vocab: Vocab
+    labels: list[str]
+    featurizer: Featurizer
+    train: Encoded
+    dev: Encoded | None
+    dev_gold: list[list[str]] | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    init_E: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
+    train_corpus: Corpus | None = None        # the corpora as read (for reports: paths, sizes, scheme)
+    dev_corpus: Corpus | None = None
+
+
+def read_data(cfg: Config) -> tuple[Corpus, Corpus | None]:
+    d = cfg.data
+    kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
+    train = read_corpus(d.train, **kw)
+    dev = read_corpus(d.dev, **kw) if d.dev else None
+    return train, dev
+
+
+def make_labels(corpus: Corpus, scheme: str) -> list[str]:
+    """Tag set in the model's scheme, in `tags.label_order`: O first, then by entity type and prefix."""
+    return sorted({t for seq in corpus.tags_in(scheme) for t in seq}, key=label_order)
+
+
+def targets_of(tags: list[list[str]], labels: list[str], target: str | None) -> np.ndarray:
+    """(N,) training targets: label ids, or 1/0 for 'is of class target' in the binary task."""
+    flat = [t for seq in tags for t in seq]
+    if target is not None:
+        return np.fromiter((tag_type(t) == target for t in flat), dtype=np.int64, count=len(flat))
+    index = {t: i for i, t in enumerate(labels)}
+    return np.fromiter((index.get(t, 0) for t in flat), dtype=np.int64, count=len(flat))
+
+
+def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
+    """Vocabulary (with pretrained rows), labels, spec and encoded corpora."""
+    m = cfg.model
+    if not train.words:
+        raise DataError(train.path, None, "at least one training sentence", "none")
+    scheme = m.tag_scheme
+    labels = make_labels(train, scheme)
+    target = m.target if m.task == "binary" else None
+    if target is not None and target not in entity_types(labels):
+        types = entity_types(labels)
+        raise ConfigError(f"model.target: no '{target}' entities in {train.path} (types there: {', '.join(types)})")
+    counts = count_words(train.words, lowercase=m.lowercase)
+    pretrained_words: list[str] = []
+    pretrained_vecs = None
+    if m.embeddings:
+        words, vecs = load_vectors(m.embeddings)
+        if vecs.shape[1] != m.dim:
+            raise ConfigError(f"model.dim: is {m.dim} but {m.embeddings} has {vecs.shape[1]}-d vectors",
+                              hint=f"--set model.dim={vecs.shape[1]}")
+        keep = select_pretrained(words, set(counts), m.pretrained_limit)
+        pretrained_words = [words[i] for i in keep]
+        pretrained_vecs = vecs[keep]
+    vocab = build_vocab(counts, min_count=m.min_count, lowercase=m.lowercase, pretrained=pretrained_words)
+    rng = np.random.default_rng(cfg.train.seed)
+    init_E = None
+    if pretrained_vecs is not None:
+        std = float(pretrained_vecs.std())
+        init_E = rng.normal(0, std, (len(vocab), m.dim)).astype(np.float32)
+        init_E[2:2 + len(pretrained_words)] = pretrained_vecs
+        init_E[0] = 0.0                                            # padding starts as the zero vector
+    suffixes = build_suffixes(counts, m.suffix_len) if m.suffix_dim else None
+    spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
+                     case_dim=m.case_dim, n_cases=len(CASES), suffix_dim=m.suffix_dim,
+                     n_suffixes=len(suffixes.keys) if suffixes else 0, hidden=m.hidden, activation=m.activation,
+                     task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
+                     l2=cfg.train.l2)
+    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes)
+    train_tags = train.tags_in(scheme)
+    enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
+    enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
+    dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
+    warnings = []
+    if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
+        warnings.append(f"{dev.path} has no entities: its F1 can't choose an epoch; keeping the last epoch")
+        enc_dev = dev_gold = None
+    meta = {"spec": spec.to_dict(),
+            "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
+            "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
+            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
+    if suffixes is not None:
+        meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
+    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings, train, dev)
