@@ -123,7 +123,7 @@ def train_window(cfg: Any, test: Any, name: str, echo: Echo | None = None) -> Ru
                          f"{event.seconds:5.1f}s{'  *' if event.is_best else ''}")
     total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     assert best is not None
-    test_ev = evaluate(test.tags_in("IOB2"), best.tagger.predict(test.words), best.tagger.target)
+    test_ev = evaluate(test.tags_in("IOB2"), best.tagger.predict(test.words, test.docs), best.tagger.target)
     return RunResult(name, best.dev.scores, test_ev.scores, total, to_best, cpu_best, cpu_total, best.epoch,
                      trainer.epoch, curve)
 

@@ -49,7 +49,9 @@ class Tagger:
         self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
-        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes)
+        features = meta.get("features", {})
+        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
+                                     bool(features.get("case_regime")), self.spec.doc_dim > 0)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -68,11 +70,12 @@ class Tagger:
     def from_bytes(cls, data: bytes) -> Tagger:
         return cls.load(data)
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags for each sentence (a sequence of words)."""
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the
+        document features (None: each sentence is a document of its own)."""
         if not sentences:
             return []
-        return self.predict_encoded(self.featurizer.encode(sentences))
+        return self.predict_encoded(self.featurizer.encode(sentences, docs=docs))
 
     def predict_encoded(self, enc: Encoded) -> list[list[str]]:
         ids = self.predict_ids(enc)
@@ -99,7 +102,8 @@ class Tagger:
         def rows(arr: np.ndarray | None, i: int) -> np.ndarray | None:
             return None if arr is None else arr[i:min(i + SCORE_ROWS, b)]
 
-        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i))
+        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
+                         rows(enc.elsewhere, i), rows(enc.gazetteer, i))
                   for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 

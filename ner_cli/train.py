@@ -17,7 +17,9 @@ from . import __version__
 from .config import Config
 from .errors import ConfigError, DataError, TrainingDiverged
 from .evaluate import Evaluation, evaluate
-from .features.casing import CASES
+from .features.augment import case_copies
+from .features.casing import CASELESS, CASES
+from .features.document import ELSEWHERE
 from .features.featurizer import Encoded, Featurizer, build_suffixes
 from .features.vocab import Vocab, build_vocab, count_words
 from .io.dataset import Corpus, read_corpus
@@ -117,14 +119,16 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         init_E[0] = 0.0                                            # padding starts as the zero vector
     suffixes = build_suffixes(counts, m.suffix_len) if m.suffix_dim else None
     spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
-                     case_dim=m.case_dim, n_cases=len(CASES), suffix_dim=m.suffix_dim,
-                     n_suffixes=len(suffixes.keys) if suffixes else 0, hidden=m.hidden, activation=m.activation,
+                     case_dim=m.case_dim, n_cases=len(CASES) if m.case_regime else CASELESS, suffix_dim=m.suffix_dim,
+                     n_suffixes=len(suffixes.keys) if suffixes else 0, doc_dim=m.doc_dim,
+                     n_doc=len(ELSEWHERE) if m.doc_dim else 0, hidden=m.hidden, activation=m.activation,
                      task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
                      l2=cfg.train.l2)
-    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes)
+    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0)
+    train = case_copies(train, cfg.data.augment_lower, cfg.data.augment_upper, cfg.train.seed)
     train_tags = train.tags_in(scheme)
-    enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
-    enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
+    enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target), train.docs)
+    enc_dev = featurizer.encode(dev.words, docs=dev.docs) if dev is not None and dev.words else None
     dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
     warnings = []
     if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
@@ -133,7 +137,8 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     meta = {"spec": spec.to_dict(),
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
-            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
+            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__,
+            "features": {"case_regime": m.case_regime}}
     if suffixes is not None:
         meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
     return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings)
@@ -147,8 +152,11 @@ def batches(n_sentences: int, batch_size: int, rng: np.random.Generator) -> list
 
 def make_batch(enc: Encoded, sentence_ids: np.ndarray) -> Batch:
     rows = enc.rows_of(sentence_ids)
-    return Batch(enc.words[rows], None if enc.cases is None else enc.cases[rows],
-                 enc.targets[rows], enc.lengths[sentence_ids], None if enc.suffixes is None else enc.suffixes[rows])
+    def take(ids: np.ndarray | None) -> np.ndarray | None:
+        return None if ids is None else ids[rows]
+
+    return Batch(enc.words[rows], take(enc.cases), enc.targets[rows], enc.lengths[sentence_ids],
+                 take(enc.suffixes), take(enc.elsewhere), take(enc.gazetteer))
 
 
 def dev_f1(ev: Evaluation) -> float:

@@ -160,7 +160,7 @@ def eval_(
         stdout = _Stdout()
         tagger = Tagger.load(model)
         corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
-        pred = tagger.predict(corpus.words)
+        pred = tagger.predict(corpus.words, corpus.docs)
         ev = evaluate(corpus.tags_in("IOB2"), pred, tagger.target)
         if output is not None:
             write_predictions(output, corpus.words, corpus.tags_in("IOB2"), pred)

@@ -30,7 +30,7 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
     out = Path(cfg.output.path)
     ckpt = checkpoint_path(out)
     spec = trainer.setup.spec
-    suffix = f" + {spec.suffix_dim}" if spec.suffix_dim else ""
+    suffix = "".join(f" + {d}" for d in (spec.suffix_dim, spec.doc_dim, spec.gaz_dim) if d)
     echo(f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
          f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}")
     echo(f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
@@ -85,7 +85,7 @@ def _score_test(cfg: Config, model: Path, echo: Echo) -> None:
     d = cfg.data
     tagger = Tagger.load(model)
     test = read_corpus(d.test, token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
-    ev = evaluate(test.tags_in("IOB2"), tagger.predict(test.words), tagger.target)
+    ev = evaluate(test.tags_in("IOB2"), tagger.predict(test.words, test.docs), tagger.target)
     echo(f"test F1 {ev.scores.f1:.2f} (precision {ev.scores.precision:.2f}, recall {ev.scores.recall:.2f})")
 
 

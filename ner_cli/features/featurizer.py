@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .casing import CASES, PAD_CASE, word_case
+from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
 
@@ -28,6 +29,8 @@ class Encoded:
     lengths: np.ndarray               # (S,) tokens per sentence
     targets: np.ndarray | None = None  # (N,) tag ids (or 0/1 for a binary model)
     suffixes: np.ndarray | None = None  # (N, 2w+1) int32 suffix ids, or None without the suffix feature
+    elsewhere: np.ndarray | None = None  # (N, 2w+1) int8 "cased elsewhere in the document" ids (document.py)
+    gazetteer: np.ndarray | None = None  # (N, 2w+1) int32 gazetteer-match ids (gazetteer.py)
 
     @property
     def starts(self) -> np.ndarray:
@@ -77,17 +80,22 @@ def build_suffixes(counts: Counter[str], length: int, min_count: int = 2) -> Suf
 
 @dataclass
 class Featurizer:
-    """Turns word sequences into windows for one model: its vocabulary, window size, casing and suffixes."""
+    """Turns word sequences into windows for one model: its vocabulary, window size, casing and suffixes,
+    and the document-level features (document.py) when the model has them."""
 
     vocab: Vocab
     window: int
     use_case: bool
     suffixes: SuffixTable | None = None
+    case_regime: bool = False             # letter tokens of caseless documents get the casing id CASELESS
+    doc_case: bool = False                # the "cased elsewhere in the document" ids
 
     def __post_init__(self) -> None:
         self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
 
-    def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
+    def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None,
+               docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
+        """Windows of every token. `docs` (S,): the document of each sentence (None: each its own)."""
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
         flat = [w for s in sentences for w in s]
         suffixes = None
@@ -96,8 +104,19 @@ class Featurizer:
         if not self.use_case:
             words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
             return Encoded(words, None, lengths, targets, suffixes)
-        codes = make_windows(self._encode_codes(flat), self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
-        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes)
+        codes = self._encode_codes(flat)
+        elsewhere = None
+        if self.case_regime or self.doc_case:
+            tok_doc = token_docs(lengths, None if docs is None else np.asarray(docs))
+            cases = codes & CASE_MASK
+            if self.doc_case:
+                elsewhere = make_windows(elsewhere_ids(lower_keys(flat), cases, lengths, tok_doc), self.window,
+                                         PAD_ELSEWHERE, lengths=lengths)
+            if self.case_regime:
+                codes = codes - cases + apply_regime(cases, tok_doc)
+        codes = make_windows(codes, self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
+        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes,
+                       elsewhere)
 
     def _encode_codes(self, flat: list[str]) -> np.ndarray:
         """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""
@@ -108,3 +127,9 @@ class Featurizer:
         for w in set(flat).difference(cache):
             cache[w] = lookup(w) << CASE_BITS | word_case(w)
         return np.fromiter(map(cache.__getitem__, flat), dtype=np.int32, count=len(flat))
+
+
+def lower_keys(flat: list[str]) -> np.ndarray:
+    """(N,) int64 ids of the lowercased words: equal lowercased forms get equal ids (first seen, first id)."""
+    index: dict[str, int] = {}
+    return np.fromiter((index.setdefault(w.lower(), len(index)) for w in flat), dtype=np.int64, count=len(flat))

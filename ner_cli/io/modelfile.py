@@ -36,6 +36,10 @@ def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
         shapes["K"] = (spec.n_cases, spec.case_dim)
     if spec.suffix_dim:
         shapes["X"] = (spec.n_suffixes, spec.suffix_dim)
+    if spec.doc_dim:
+        shapes["D"] = (spec.n_doc, spec.doc_dim)
+    if spec.gaz_dim:
+        shapes["G"] = (spec.n_gaz, spec.gaz_dim)
     if spec.task == "binary":
         shapes["u"] = (H,)
     else:
@@ -175,7 +179,7 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
 
     lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1,
-            "suffix_dim": 0, "n_suffixes": 0}
+            "suffix_dim": 0, "n_suffixes": 0, "doc_dim": 0, "n_doc": 0, "gaz_dim": 0, "n_gaz": 0}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Batch, ModelSpec, Params, RowGrad, backward, forward
+from .model import TABLES, Batch, ModelSpec, Params, RowGrad, backward, forward
 
 DEFAULT_TOLERANCE = 1e-5
 
@@ -39,8 +39,9 @@ def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng:
     size = int(np.prod(shape))
     if size <= n:
         return np.arange(size)
-    if name in ("E", "K", "X"):
-        ids = {"E": batch.words, "K": batch.cases, "X": batch.suffixes}[name]
+    fields = {"E": "words", **{key: field_name for key, field_name, _, _ in TABLES}}
+    if name in fields:
+        ids = getattr(batch, fields[name])
         rows = rng.choice(np.unique(ids), size=n - 2)
         used = rows * shape[1] + rng.integers(0, shape[1], len(rows))
         return np.concatenate([used, rng.integers(0, size, 2)])

@@ -48,6 +48,10 @@ class ModelSpec:
     n_cases: int = 8
     suffix_dim: int = 0            # size of the word-suffix embedding (0 = no suffix feature)
     n_suffixes: int = 0            # rows of the suffix table X
+    doc_dim: int = 0               # size of the "cased elsewhere in the document" embedding D (0 = off)
+    n_doc: int = 0                 # rows of D
+    gaz_dim: int = 0               # size of the gazetteer-match embedding G (0 = off)
+    n_gaz: int = 0                 # rows of G
     hidden: int = 300              # H
     activation: str = "relu"
     task: str = "multiclass"       # "multiclass" or "binary"
@@ -64,7 +68,7 @@ class ModelSpec:
     @property
     def input_size(self) -> int:
         """Length of x: (2w+1)(d + d_case + d_suffix) — 5d for the lecture's w = 2 and no extra features."""
-        return self.width * (self.dim + self.case_dim + self.suffix_dim)
+        return self.width * (self.dim + self.case_dim + self.suffix_dim + self.doc_dim + self.gaz_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +83,14 @@ class Batch:
     targets: np.ndarray | None = None      # (B,) tag ids (multi-class) or 0/1 (binary)
     lengths: np.ndarray | None = None      # (n_sentences,) sums to B
     suffixes: np.ndarray | None = None     # (B, 2w+1) int ids into X
+    elsewhere: np.ndarray | None = None    # (B, 2w+1) int ids into D
+    gazetteer: np.ndarray | None = None    # (B, 2w+1) int ids into G
+
+
+# Small feature tables after E, in the order their columns follow e(w) in each window slot: (parameter, the
+# Batch field holding its ids, the ModelSpec fields giving its size and rows)
+TABLES = (("K", "cases", "case_dim", "n_cases"), ("X", "suffixes", "suffix_dim", "n_suffixes"),
+          ("D", "elsewhere", "doc_dim", "n_doc"), ("G", "gazetteer", "gaz_dim", "n_gaz"))
 
 
 @dataclass
@@ -105,6 +117,9 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
         p["K"] = rng.normal(0, 0.1, (spec.n_cases, spec.case_dim))
     if spec.suffix_dim:
         p["X"] = rng.normal(0, 0.1, (spec.n_suffixes, spec.suffix_dim))
+    for key, _, dim, rows in TABLES[2:]:                           # D, G (drawn after the older tables)
+        if getattr(spec, dim):
+            p[key] = rng.normal(0, 0.1, (getattr(spec, rows), getattr(spec, dim)))
     # Glorot-uniform for W; ReLU-family units get He scaling
     gain = np.sqrt(2.0) if spec.activation in ("relu", "gelu") else 1.0
     limit = gain * np.sqrt(6.0 / (D + H))
@@ -123,13 +138,13 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
 
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
-                   suffixes: np.ndarray | None = None) -> np.ndarray:
-    """x for every window: rows of E (and K, X) side by side, (B, 2w+1, d [+ d_case] [+ d_suffix]) flattened."""
+                   suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
+                   gazetteer: np.ndarray | None = None) -> np.ndarray:
+    """x for every window: rows of E (and K, X, D, G) side by side, (B, 2w+1, d [+ d_case] ...) flattened."""
     tables = [(params["E"], words)]
-    if "K" in params and cases is not None:
-        tables.append((params["K"], cases))
-    if "X" in params and suffixes is not None:
-        tables.append((params["X"], suffixes))
+    for key, ids in zip(("K", "X", "D", "G"), (cases, suffixes, elsewhere, gazetteer), strict=True):
+        if key in params and ids is not None:
+            tables.append((params[key], ids))
     if len(tables) == 1:
         return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
     width = sum(t.shape[1] for t, _ in tables)
@@ -150,9 +165,10 @@ def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, 
 
 
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
-           suffixes: np.ndarray | None = None) -> np.ndarray:
+           suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
+           gazetteer: np.ndarray | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
-    x = window_vectors(params, words, cases, suffixes)
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer)
     if spec.activation == "relu":                                  # hidden() for ReLU, in place: one (B, H) array
         h = x @ params["W"].T                                      # z = Wx + b
         h += params["b"]
@@ -185,6 +201,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
             rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
     words, cases, suffixes = batch.words, batch.cases, batch.suffixes
+    elsewhere, gazetteer = batch.elsewhere, batch.gazetteer
     B = len(words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
         if rng is None:
@@ -192,11 +209,14 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
         words = np.concatenate([words, _corrupt(words, spec, rng)])
         cases = None if cases is None else np.concatenate([cases, cases])      # corrupted windows keep the
         suffixes = None if suffixes is None else np.concatenate([suffixes, suffixes])  # true word's features
-    x = window_vectors(params, words, cases, suffixes)             # (B', D)
+        elsewhere = None if elsewhere is None else np.concatenate([elsewhere, elsewhere])
+        gazetteer = None if gazetteer is None else np.concatenate([gazetteer, gazetteer])
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer)   # (B', D)
     x, mask_x = _dropout(x, spec.dropout_input, rng)
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
-    cache: dict[str, Any] = dict(words=words, cases=cases, suffixes=suffixes, x=x, mask_x=mask_x, z=z, h=h,
+    cache: dict[str, Any] = dict(words=words, cases=cases, suffixes=suffixes, elsewhere=elsewhere,
+                                 gazetteer=gazetteer, x=x, mask_x=mask_x, z=z, h=h,
                                  h_drop=h_drop, mask_h=mask_h, B=B, batch=batch)
 
     y = batch.targets
@@ -315,13 +335,14 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["W"] = grads["W"] + spec.l2 * params["W"]
         out = "u" if spec.task == "binary" else "U"
         grads[out] = grads[out] + spec.l2 * params[out]
-    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix)
-    d, dc = spec.dim, spec.case_dim
-    grads["E"] = scatter_rows(cache["words"], dx[:, :, :d], params["E"].shape)
-    if "K" in params:
-        grads["K"] = scatter_rows(cache["cases"], dx[:, :, d:d + dc], params["K"].shape)
-    if "X" in params:
-        grads["X"] = scatter_rows(cache["suffixes"], dx[:, :, d + dc:], params["X"].shape)
+    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix + ...)
+    col = spec.dim
+    grads["E"] = scatter_rows(cache["words"], dx[:, :, :col], params["E"].shape)
+    for key, field_name, _, _ in TABLES:                           # each table's columns, in window_vectors' order
+        if key in params:
+            width = params[key].shape[1]
+            grads[key] = scatter_rows(cache[field_name], dx[:, :, col:col + width], params[key].shape)
+            col += width
     return grads
 
 
