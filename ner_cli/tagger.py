@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .features.featurizer import Encoded, Featurizer, SuffixTable
+from .features.gazetteer import Gazetteer
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays
 from .nn import decode
@@ -50,8 +51,9 @@ class Tagger:
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
         features = meta.get("features", {})
+        gazetteer = Gazetteer.from_meta(meta["gazetteer"]) if self.spec.gaz_dim else None
         self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
-                                     bool(features.get("case_regime")), self.spec.doc_dim > 0)
+                                     bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")

@@ -137,3 +137,28 @@ def test_gradients_of_the_document_and_gazetteer_tables(task, loss):
     assert {"D", "G"} <= {r.name for r in results}
     for r in results:
         assert r.max_rel_error < 1e-5, f"{r.name} off by {r.max_rel_error:.1e}"
+
+
+def test_gazetteer_marks_the_longest_match_of_each_list_case_blind():
+    from ner_cli.features.gazetteer import Gazetteer
+
+    g = Gazetteer({"city": [["new", "york"], ["york"], ["paris"]], "first": [["paris"], ["new"]]})
+    words = "I flew from NEW YORK to Paris and York".split()
+    ids = g.encode(words, np.array([len(words)]))
+    assert ids.tolist() == [0, 0, 0, 1 + 3, 2, 0, 1 + 3, 0, 1]     # city: B I .. B .. B; first: "new", "paris"
+    two = g.encode(["new", "york", "york"], np.array([1, 2]))      # no match across a sentence boundary
+    assert two.tolist() == [3, 1, 1]
+    assert Gazetteer.from_meta(g.to_meta()).entries == g.entries
+    assert g.n_ids == 9
+
+
+@given(st.lists(st.sampled_from(["new", "york", "paris", "x", "New", "YORK"]), min_size=0, max_size=12))
+def test_gazetteer_states_are_valid_runs(words):
+    from ner_cli.features.gazetteer import Gazetteer
+
+    g = Gazetteer({"a": [["new", "york"], ["york"], ["new", "york", "paris"]], "b": [["paris"], ["x", "x"]]})
+    ids = g.encode(words, np.array([len(words)])) if words else np.zeros(0, dtype=np.int32)
+    for i in range(2):
+        states = (ids // 3 ** i) % 3
+        for t, s in enumerate(states):
+            assert s != 2 or (t > 0 and states[t - 1] in (1, 2))      # an I-state only continues a match

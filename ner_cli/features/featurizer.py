@@ -13,6 +13,7 @@ import numpy as np
 
 from .casing import CASES, PAD_CASE, word_case
 from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
+from .gazetteer import Gazetteer
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
 
@@ -89,6 +90,7 @@ class Featurizer:
     suffixes: SuffixTable | None = None
     case_regime: bool = False             # letter tokens of caseless documents get the casing id CASELESS
     doc_case: bool = False                # the "cased elsewhere in the document" ids
+    gazetteer: Gazetteer | None = None    # name lists matched in each sentence
 
     def __post_init__(self) -> None:
         self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
@@ -101,9 +103,12 @@ class Featurizer:
         suffixes = None
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)
+        gazetteer = None
+        if self.gazetteer is not None:
+            gazetteer = make_windows(self.gazetteer.encode(flat, lengths), self.window, 0, lengths=lengths)
         if not self.use_case:
             words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-            return Encoded(words, None, lengths, targets, suffixes)
+            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer)
         codes = self._encode_codes(flat)
         elsewhere = None
         if self.case_regime or self.doc_case:
@@ -116,7 +121,7 @@ class Featurizer:
                 codes = codes - cases + apply_regime(cases, tok_doc)
         codes = make_windows(codes, self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
         return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes,
-                       elsewhere)
+                       elsewhere, gazetteer)
 
     def _encode_codes(self, flat: list[str]) -> np.ndarray:
         """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""

@@ -196,6 +196,11 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
+    if spec.gaz_dim:
+        gz = meta.get("gazetteer")
+        if not isinstance(gz, dict) or 3 ** len(gz) != spec.n_gaz or not all(
+                isinstance(v, list) and all(isinstance(e, str) for e in v) for v in gz.values()):
+            return "gazetteer must be {list name: [entries]}, with 3 ** (number of lists) rows in G"
     if spec.suffix_dim:
         sx = meta.get("suffixes")
         if not isinstance(sx, dict) or not isinstance(sx.get("keys"), list) or not all(
