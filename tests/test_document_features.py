@@ -143,7 +143,7 @@ def test_gazetteer_marks_the_longest_match_of_each_list_case_blind():
     from ner_cli.features.gazetteer import Gazetteer
 
     g = Gazetteer({"city": [["new", "york"], ["york"], ["paris"]], "first": [["paris"], ["new"]]})
-    words = "I flew from NEW YORK to Paris and York".split()
+    words = ["I", "flew", "from", "NEW", "YORK", "to", "Paris", "and", "York"]
     ids = g.encode(words, np.array([len(words)]))
     assert ids.tolist() == [0, 0, 0, 1 + 3, 2, 0, 1 + 3, 0, 1]     # city: B I .. B .. B; first: "new", "paris"
     two = g.encode(["new", "york", "york"], np.array([1, 2]))      # no match across a sentence boundary

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.charbag import CharBag
 from .casing import CASES, PAD_CASE, word_case
+from .chars import ngram_rows
 from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
 from .gazetteer import Gazetteer
 from .vocab import PAD_ID, Vocab
@@ -32,6 +34,8 @@ class Encoded:
     suffixes: np.ndarray | None = None  # (N, 2w+1) int32 suffix ids, or None without the suffix feature
     elsewhere: np.ndarray | None = None  # (N, 2w+1) int8 "cased elsewhere in the document" ids (document.py)
     gazetteer: np.ndarray | None = None  # (N, 2w+1) int32 gazetteer-match ids (gazetteer.py)
+    char_types: np.ndarray | None = None  # (N, 2w+1) int32 word-type ids into char_bag (chars.py)
+    char_bag: CharBag | None = None      # n-gram rows of each word type
 
     @property
     def starts(self) -> np.ndarray:
@@ -91,9 +95,11 @@ class Featurizer:
     case_regime: bool = False             # letter tokens of caseless documents get the casing id CASELESS
     doc_case: bool = False                # the "cased elsewhere in the document" ids
     gazetteer: Gazetteer | None = None    # name lists matched in each sentence
+    chars: tuple[int, int, int] | None = None  # character n-grams: (rows of Q, min_n, max_n)
 
     def __post_init__(self) -> None:
         self._codes: dict[str, int] = {}   # word -> id << CASE_BITS | case id: one dict hit per token for both
+        self._grams: dict[str, list[int]] = {}   # lowercased word -> its hashed n-gram rows
 
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None,
                docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
@@ -106,9 +112,12 @@ class Featurizer:
         gazetteer = None
         if self.gazetteer is not None:
             gazetteer = make_windows(self.gazetteer.encode(flat, lengths), self.window, 0, lengths=lengths)
+        char_types = bag = None
+        if self.chars is not None:
+            char_types, bag = self._char_types(flat, lengths)
         if not self.use_case:
             words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer)
+            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer, char_types, bag)
         codes = self._encode_codes(flat)
         elsewhere = None
         if self.case_regime or self.doc_case:
@@ -121,7 +130,23 @@ class Featurizer:
                 codes = codes - cases + apply_regime(cases, tok_doc)
         codes = make_windows(codes, self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
         return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes,
-                       elsewhere, gazetteer)
+                       elsewhere, gazetteer, char_types, bag)
+
+    def _char_types(self, flat: list[str], lengths: np.ndarray) -> tuple[np.ndarray, CharBag]:
+        """Windows of word-type ids (1.. in order of first appearance; 0 pads) and the types' n-gram rows."""
+        index: dict[str, int] = {"": 0}
+        ids = np.fromiter((index.setdefault(w.lower(), len(index)) for w in flat), dtype=np.int32, count=len(flat))
+        grams = self._grams
+        if len(grams) > 1_000_000:
+            grams.clear()
+        n_buckets, min_n, max_n = self.chars
+        for t in set(index).difference(grams):
+            grams[t] = ngram_rows(t, n_buckets, min_n, max_n) if t else []
+        per_type = [grams[t] for t in index]
+        counts = np.fromiter((len(r) for r in per_type), dtype=np.int64, count=len(per_type))
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        rows = np.fromiter((j for r in per_type for j in r), dtype=np.int32, count=int(offsets[-1]))
+        return make_windows(ids, self.window, 0, lengths=lengths), CharBag(offsets, rows)
 
     def _encode_codes(self, flat: list[str]) -> np.ndarray:
         """(N,) int32 codes id << CASE_BITS | case of each word, memoised like Vocab.encode."""

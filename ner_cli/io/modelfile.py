@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 META_KEY = "__meta__"
 # E (vocabulary x d) is nearly the whole file: half precision halves the file and the load, and changes no
 # prediction of the default CoNLL-2003 model (see bench/PERFORMANCE.md). Loading casts back to float32.
-STORE_DTYPE: dict[str, Any] = {"E": np.float16}
+STORE_DTYPE: dict[str, Any] = {"E": np.float16, "Q": np.float16}
 
 
 def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
@@ -40,6 +40,8 @@ def expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
         shapes["D"] = (spec.n_doc, spec.doc_dim)
     if spec.gaz_dim:
         shapes["G"] = (spec.n_gaz, spec.gaz_dim)
+    if spec.char_dim:
+        shapes["Q"] = (spec.n_char_buckets, spec.char_dim)
     if spec.task == "binary":
         shapes["u"] = (H,)
     else:
@@ -179,7 +181,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
 
     lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1,
-            "suffix_dim": 0, "n_suffixes": 0, "doc_dim": 0, "n_doc": 0, "gaz_dim": 0, "n_gaz": 0}
+            "suffix_dim": 0, "n_suffixes": 0, "doc_dim": 0, "n_doc": 0, "gaz_dim": 0, "n_gaz": 0,
+            "char_dim": 0, "n_char_buckets": 0, "char_min_n": 1, "char_max_n": 1}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"

@@ -40,8 +40,10 @@ def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng:
     if size <= n:
         return np.arange(size)
     fields = {"E": "words", **{key: field_name for key, field_name, _, _ in TABLES}}
-    if name in fields:
-        ids = getattr(batch, fields[name])
+    if name in fields or name == "Q":
+        ids = getattr(batch, fields[name]) if name != "Q" else batch.char_bag.ngrams[
+            np.concatenate([np.arange(batch.char_bag.offsets[t], batch.char_bag.offsets[t + 1])
+                            for t in np.unique(batch.chars)] + [np.zeros(0, dtype=np.int64)])]
         rows = rng.choice(np.unique(ids), size=n - 2)
         used = rows * shape[1] + rng.integers(0, shape[1], len(rows))
         return np.concatenate([used, rng.integers(0, size, 2)])

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS
+from .charbag import CharBag, bag_backward, bag_forward
 
 Params = dict[str, np.ndarray]
 MARGIN_NEG_WEIGHT = 1.0
@@ -52,6 +53,10 @@ class ModelSpec:
     n_doc: int = 0                 # rows of D
     gaz_dim: int = 0               # size of the gazetteer-match embedding G (0 = off)
     n_gaz: int = 0                 # rows of G
+    char_dim: int = 0              # size of the character n-gram vector of each word (table Q; 0 = off)
+    n_char_buckets: int = 0        # rows of Q (hashed n-grams)
+    char_min_n: int = 2            # shortest n-gram
+    char_max_n: int = 4            # longest n-gram (the whole word is one more)
     hidden: int = 300              # H
     activation: str = "relu"
     task: str = "multiclass"       # "multiclass" or "binary"
@@ -68,7 +73,8 @@ class ModelSpec:
     @property
     def input_size(self) -> int:
         """Length of x: (2w+1)(d + d_case + d_suffix) — 5d for the lecture's w = 2 and no extra features."""
-        return self.width * (self.dim + self.case_dim + self.suffix_dim + self.doc_dim + self.gaz_dim)
+        return self.width * (self.dim + self.case_dim + self.suffix_dim + self.doc_dim + self.gaz_dim
+                             + self.char_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +91,8 @@ class Batch:
     suffixes: np.ndarray | None = None     # (B, 2w+1) int ids into X
     elsewhere: np.ndarray | None = None    # (B, 2w+1) int ids into D
     gazetteer: np.ndarray | None = None    # (B, 2w+1) int ids into G
+    chars: np.ndarray | None = None        # (B, 2w+1) word-type ids into char_bag
+    char_bag: CharBag | None = None        # the n-gram rows of Q of each word type
 
 
 # Small feature tables after E, in the order their columns follow e(w) in each window slot: (parameter, the
@@ -120,6 +128,8 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
     for key, _, dim, rows in TABLES[2:]:                           # D, G (drawn after the older tables)
         if getattr(spec, dim):
             p[key] = rng.normal(0, 0.1, (getattr(spec, rows), getattr(spec, dim)))
+    if spec.char_dim:
+        p["Q"] = rng.normal(0, 0.1, (spec.n_char_buckets, spec.char_dim))
     # Glorot-uniform for W; ReLU-family units get He scaling
     gain = np.sqrt(2.0) if spec.activation in ("relu", "gelu") else 1.0
     limit = gain * np.sqrt(6.0 / (D + H))
@@ -139,12 +149,16 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
                    suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
-                   gazetteer: np.ndarray | None = None) -> np.ndarray:
-    """x for every window: rows of E (and K, X, D, G) side by side, (B, 2w+1, d [+ d_case] ...) flattened."""
+                   gazetteer: np.ndarray | None = None, char_vecs: np.ndarray | None = None) -> np.ndarray:
+    """x for every window: rows of E (and K, X, D, G) side by side, (B, 2w+1, d [+ d_case] ...) flattened,
+    then the character vectors c(w) of each slot when given (B, 2w+1, d_char)."""
     tables = [(params["E"], words)]
     for key, ids in zip(("K", "X", "D", "G"), (cases, suffixes, elsewhere, gazetteer), strict=True):
         if key in params and ids is not None:
             tables.append((params[key], ids))
+    if char_vecs is not None:
+        x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer).reshape(*words.shape, -1)
+        return np.concatenate([x, char_vecs.astype(x.dtype, copy=False)], axis=2).reshape(len(words), -1)
     if len(tables) == 1:
         return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
     width = sum(t.shape[1] for t, _ in tables)
@@ -166,9 +180,11 @@ def hidden(params: Params, spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, 
 
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
            suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
-           gazetteer: np.ndarray | None = None) -> np.ndarray:
+           gazetteer: np.ndarray | None = None, chars: np.ndarray | None = None,
+           char_bag: CharBag | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
-    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer)
+    char_vecs = bag_forward(params["Q"], char_bag, chars)[0] if "Q" in params and chars is not None else None
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs)
     if spec.activation == "relu":                                  # hidden() for ReLU, in place: one (B, H) array
         h = x @ params["W"].T                                      # z = Wx + b
         h += params["b"]
@@ -201,7 +217,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
             rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
     words, cases, suffixes = batch.words, batch.cases, batch.suffixes
-    elsewhere, gazetteer = batch.elsewhere, batch.gazetteer
+    elsewhere, gazetteer, chars = batch.elsewhere, batch.gazetteer, batch.chars
     B = len(words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
         if rng is None:
@@ -211,12 +227,16 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
         suffixes = None if suffixes is None else np.concatenate([suffixes, suffixes])  # true word's features
         elsewhere = None if elsewhere is None else np.concatenate([elsewhere, elsewhere])
         gazetteer = None if gazetteer is None else np.concatenate([gazetteer, gazetteer])
-    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer)   # (B', D)
+        chars = None if chars is None else np.concatenate([chars, chars])
+    char_vecs = char_cache = None
+    if "Q" in params and chars is not None:                        # c(w) per slot, (B', 2w+1, d_char)
+        char_vecs, char_cache = bag_forward(params["Q"], batch.char_bag, chars)
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs)   # (B', D)
     x, mask_x = _dropout(x, spec.dropout_input, rng)
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
     cache: dict[str, Any] = dict(words=words, cases=cases, suffixes=suffixes, elsewhere=elsewhere,
-                                 gazetteer=gazetteer, x=x, mask_x=mask_x, z=z, h=h,
+                                 gazetteer=gazetteer, char_cache=char_cache, x=x, mask_x=mask_x, z=z, h=h,
                                  h_drop=h_drop, mask_h=mask_h, B=B, batch=batch)
 
     y = batch.targets
@@ -343,6 +363,8 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
             width = params[key].shape[1]
             grads[key] = scatter_rows(cache[field_name], dx[:, :, col:col + width], params[key].shape)
             col += width
+    if "Q" in params:                                              # the last d_char columns of each slot
+        grads["Q"] = bag_backward(dx[:, :, col:], cache["char_cache"], params["Q"].shape)
     return grads
 
 
