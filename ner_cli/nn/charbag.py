@@ -42,18 +42,29 @@ def bag_forward(Q: np.ndarray, bag: CharBag, slots: np.ndarray) -> tuple[np.ndar
     types, inverse = np.unique(slots, return_inverse=True)
     inverse = inverse.ravel()                                      # (B·(2w+1),) (numpy 2 keeps the input shape)
     rows, owner, counts = _segments(bag, types)
-    sums = np.zeros((len(types), Q.shape[1]), dtype=Q.dtype)
-    np.add.at(sums, owner, Q[rows])                                # Σ_j Q[j] per type
-    vecs = sums / np.maximum(counts, 1)[:, None].astype(Q.dtype)   # (U, d_char)  c(w)
+    # rows of a type are contiguous: Σ_j Q[j] per type = difference of two prefix sums (float64, exact enough)
+    prefix = np.zeros((len(rows) + 1, Q.shape[1]))
+    np.cumsum(Q[rows], axis=0, out=prefix[1:])
+    ends = np.cumsum(counts)
+    sums = prefix[ends] - prefix[ends - counts]                    # (U, d_char)
+    vecs = (sums / np.maximum(counts, 1)[:, None]).astype(Q.dtype)   # (U, d_char)  c(w)
     out = vecs[inverse.reshape(slots.shape)]                       # (B, 2w+1, d_char)
     return out, dict(inverse=inverse, rows=rows, owner=owner, counts=counts, n_types=len(types))
 
 
 def bag_backward(d_out: np.ndarray, cache: dict[str, Any], shape: tuple[int, int]):
     """∂J/∂Q from ∂J/∂c per slot (B, 2w+1, d_char), as a RowGrad over the n-gram rows used."""
-    from .model import scatter_rows
+    from .model import RowGrad
 
-    d_vecs = np.zeros((cache["n_types"], shape[1]), dtype=d_out.dtype)
-    np.add.at(d_vecs, cache["inverse"], d_out.reshape(-1, shape[1]))          # Σ over the slots of each type
+    flat = d_out.reshape(-1, shape[1])
+    d_vecs = _sum_by(cache["inverse"], flat, cache["n_types"])                # Σ over the slots of each type
     d_vecs /= np.maximum(cache["counts"], 1)[:, None]                          # local gradient 1/|g(w)|
-    return scatter_rows(cache["rows"], d_vecs[cache["owner"]], shape)         # each n-gram row of each type
+    rows, slot = np.unique(cache["rows"], return_inverse=True)                # each n-gram row of each type
+    values = _sum_by(slot.ravel(), d_vecs[cache["owner"]], len(rows))
+    return RowGrad(rows.astype(np.int64), values.astype(d_out.dtype), shape)
+
+
+def _sum_by(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n, d) sums of the rows of `values` (M, d) by `group` (M,) in 0..n-1: one bincount per column."""
+    return np.stack([np.bincount(group, weights=values[:, k], minlength=n) for k in range(values.shape[1])],
+                    axis=1)
