@@ -162,3 +162,13 @@ def test_gazetteer_states_are_valid_runs(words):
         states = (ids // 3 ** i) % 3
         for t, s in enumerate(states):
             assert s != 2 or (t > 0 and states[t - 1] in (1, 2))      # an I-state only continues a match
+
+
+def test_tag_documents_are_blocks_of_lines_and_chunks_end_at_blank_lines():
+    from ner_cli.pipeline import chunks, line_documents
+
+    assert line_documents(["a b", "c", "", "d", "", "", "e"]) == [0, 0, 1, 1, 2, 3, 3]
+    lines = ["x"] * 3 + [""] + ["y"] * 5 + [""] + ["z"]
+    got = list(chunks(iter(line + "\n" for line in lines), size=2))
+    assert [len(c) for c in got] == [4, 4, 2, 1]                  # ends at a blank line, else after 2 * size
+    assert sum(got, []) == lines
