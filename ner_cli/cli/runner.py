@@ -30,7 +30,7 @@ def run_training(cfg: Config, *, quiet: bool = False, resume: bool = False, echo
     out = Path(cfg.output.path)
     ckpt = checkpoint_path(out)
     spec = trainer.setup.spec
-    suffix = "".join(f" + {d}" for d in (spec.suffix_dim, spec.doc_dim, spec.gaz_dim) if d)
+    suffix = "".join(f" + {d}" for d in (spec.suffix_dim, spec.doc_dim, spec.gaz_dim, spec.char_dim) if d)
     echo(f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
          f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}")
     echo(f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
