@@ -4,6 +4,12 @@ tokenize -> tagger.predict -> format, in one process or fanned out to worker pro
 Memory stays flat: lines are read, tagged and written a chunk at a time, and output keeps input order.
 `tag_chunks` is the pipeline; `tag_lines` (the CLI) and `api.tag` (Python, Dask, Spark) are views of it.
 A worker process loads a model once from its bytes through the one per-process cache, `cached_tagger`.
+
+Documents (for a model with document features, features/document.py): with one sentence per line, a
+document is a block of non-blank lines, ended by a blank line or by the end of a chunk (`chunks` ends a chunk
+at a blank line when one comes within CHUNK_LINES lines of the chunk's start, and after CHUNK_LINES
+non-blank lines at most); with `--paragraphs`, each line is a document; with `--input conll`, a -DOCSTART-
+line opens one.
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -
     formatter = FORMATS[fmt]
     if not paragraphs:                                             # one sentence per line: the fast path
         per_sentence = tokenize_lines(lines, offsets=fmt != "conll")     # conll output needs no offsets
-        tags = iter(tagger.predict([t for t, _, _ in per_sentence if t]))
+        docs = line_documents(lines)
+        tags = iter(tagger.predict([t for t, _, _ in per_sentence if t],
+                                   [d for d, (t, _, _) in zip(docs, per_sentence, strict=True) if t]))
         return [formatter(line, t, s, e, next(tags) if t else [])
                 for line, (t, s, e) in zip(lines, per_sentence, strict=True)]
     per_line = [tokenize_line(line, paragraphs) for line in lines]
     sentences = [s[0] for sents in per_line for s in sents if s[0]]
-    tags = iter(tagger.predict(sentences))
+    docs = [k for k, sents in enumerate(per_line) for s in sents if s[0]]      # a line is a document
+    tags = iter(tagger.predict(sentences, docs))
     out = []
     for line, sents in zip(lines, per_line, strict=True):
         toks: list[str] = []
@@ -63,10 +72,26 @@ def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -
     return out
 
 
+def line_documents(lines: list[str]) -> list[int]:
+    """Document of each line: a blank line ends a document (the blank line itself goes with the next)."""
+    out, doc = [], 0
+    for line in lines:
+        if not line.strip():
+            doc += 1
+        out.append(doc)
+    return out
+
+
 def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
-    """Lines without their end-of-line characters, in lists of `size`."""
+    """Lines without their end-of-line characters, in lists of `size` or more: a chunk that has reached
+    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size`."""
     it = (line.rstrip("\r\n") for line in lines)
     while batch := list(itertools.islice(it, size)):
+        while len(batch) < 2 * size and batch[-1].strip():
+            line = next(it, None)
+            if line is None:
+                break
+            batch.append(line)
         yield batch
 
 
@@ -135,8 +160,12 @@ def _work(args: tuple[list[str], str, bool]) -> list[str]:
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
     """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
     from .io.conll import parse_conll_lines
+    from .io.dataset import document_ids
     from .io.writers import format_conll
 
     sentences = parse_conll_lines(stream, name=name, require_tags=False)
-    while batch := [s.words for s in itertools.islice(sentences, chunk)]:
-        yield "".join(format_conll(w, t) for w, t in zip(batch, tagger.predict(batch), strict=True))
+    while batch := list(itertools.islice(sentences, chunk)):
+        starts = [s.doc_start for s in batch]                     # -DOCSTART- opens a document
+        docs = document_ids(starts) if any(starts) else None
+        words = [s.words for s in batch]
+        yield "".join(format_conll(w, t) for w, t in zip(words, tagger.predict(words, docs), strict=True))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .features.featurizer import Encoded, Featurizer, SuffixTable
+from .features.gazetteer import Gazetteer
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
@@ -36,7 +37,12 @@ class Tagger:
         self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
-        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes)
+        features = meta.get("features", {})
+        gazetteer = Gazetteer.from_meta(meta["gazetteer"]) if self.spec.gaz_dim else None
+        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
+                                     bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
+                                     (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
+                                     if self.spec.char_dim else None)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -62,11 +68,12 @@ class Tagger:
         """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger."""
         return model_bytes(self.params, self.meta, store_dtype={})
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags for each sentence (a sequence of words)."""
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the
+        document features (None: each sentence is a document of its own)."""
         if not sentences:
             return []
-        return self.predict_encoded(self.featurizer.encode(sentences))
+        return self.predict_encoded(self.featurizer.encode(sentences, docs=docs))
 
     def predict_encoded(self, enc: Encoded) -> list[list[str]]:
         ids = self.predict_ids(enc)
@@ -93,7 +100,8 @@ class Tagger:
         def rows(arr: np.ndarray | None, i: int) -> np.ndarray | None:
             return None if arr is None else arr[i:min(i + SCORE_ROWS, b)]
 
-        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i))
+        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
+                         rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
                   for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 

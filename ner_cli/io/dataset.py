@@ -19,6 +19,7 @@ class Corpus:
     tags: list[list[str]]
     lines: list[int]          # 1-based line of each sentence's first token
     scheme: str
+    docs: list[int] | None = None  # document of each sentence (-DOCSTART- opens one); None: none in the file
 
     @property
     def n_tokens(self) -> int:
@@ -38,6 +39,8 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
     words = [s.words for s in sentences]
     tags = [s.tags for s in sentences]
     lines = [s.line for s in sentences]
+    starts = [s.doc_start for s in sentences]
+    docs = document_ids(starts) if any(starts) else None          # no -DOCSTART-: each sentence on its own
     if scheme == "auto":
         scheme = detect_scheme(tags)
     for k, seq in enumerate(tags):
@@ -50,7 +53,17 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
                             hint="fix the file, or read it as conlleval does: --repair (ner eval), "
                                  "--set data.repair=true (ner train)")
         tags[k] = repair_tags(seq, scheme)
-    return Corpus(str(path), words, tags, lines, scheme)
+    return Corpus(str(path), words, tags, lines, scheme, docs)
+
+
+def document_ids(doc_starts: list[bool]) -> list[int]:
+    """Document index of each sentence: a new document at every -DOCSTART- (sentences before the first
+    one form document 0)."""
+    out, doc = [], 0
+    for k, start in enumerate(doc_starts):
+        doc += bool(start and k)
+        out.append(doc)
+    return out
 
 
 def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: bool = False, token_col: int = 0,

@@ -1,6 +1,6 @@
 """Model files: one `.npz` holding every parameter array plus JSON metadata, written atomically.
 
-Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, W, b, u | U, c, A, A_start, A_end)
+Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, D, G, Q, W, b, u | U, c, A, A_start, A_end)
 and `__meta__`, a uint8 array of UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes,
 config and scores. Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape
 against the spec before use.
@@ -26,8 +26,8 @@ FORMAT_VERSION = 1
 META_KEY = "__meta__"
 # E (vocabulary x d) is nearly the whole file: half precision halves the file and the load. It changes no
 # prediction of a CoNLL-2003 softmax model and one test entity of the default CRF model (README, Performance).
-# Loading casts back to float32.
-STORE_DTYPE: dict[str, Any] = {"E": np.float16}
+# Loading casts back to float32. Q, the character n-gram table (65536 rows by default), is stored the same way.
+STORE_DTYPE: dict[str, Any] = {"E": np.float16, "Q": np.float16}
 
 
 def _umask() -> int:
@@ -94,7 +94,7 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
     try:
         with np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, NotImplementedError) as e:
         raise ModelFileError(f"{name}: not a valid ner model file ({type(e).__name__}: {e})",
                              hint="the file may be truncated or not a model; retrain or pick another file") from None
     if META_KEY not in arrays:
@@ -149,6 +149,8 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
 
 def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
+    from ..features.casing import CASES
+    from ..features.document import ELSEWHERE
     from ..features.vocab import PAD, UNK
     from ..nn.activations import ACTIVATIONS
     from ..nn.decode import DECODERS
@@ -162,7 +164,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
 
     lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1,
-            "suffix_dim": 0, "n_suffixes": 0}
+            "suffix_dim": 0, "n_suffixes": 0, "doc_dim": 0, "n_doc": 0, "gaz_dim": 0, "n_gaz": 0,
+            "char_dim": 0, "n_char_buckets": 0, "char_min_n": 1, "char_max_n": 1}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"
@@ -178,6 +181,20 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
+    features = meta.get("features", {})
+    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool):
+        return f"features must be {{'case_regime': true or false}}, got {str(features)[:80]}"
+    if features.get("case_regime") and spec.case_dim and spec.n_cases < len(CASES):
+        return f"a model with the casing regime needs {len(CASES)} rows of K, has {spec.n_cases}"
+    if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
+        return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
+    if spec.char_dim and (spec.n_char_buckets < 2 or spec.char_min_n > spec.char_max_n):
+        return "spec.n_char_buckets must be >= 2 and spec.char_min_n <= spec.char_max_n"
+    if spec.gaz_dim:
+        gz = meta.get("gazetteer")
+        if not isinstance(gz, dict) or 3 ** len(gz) != spec.n_gaz or not all(
+                isinstance(v, list) and all(isinstance(e, str) for e in v) for v in gz.values()):
+            return "gazetteer must be {list name: [entries]}, with 3 ** (number of lists) rows in G"
     if spec.suffix_dim:
         sx = meta.get("suffixes")
         if not isinstance(sx, dict) or not isinstance(sx.get("keys"), list) or not all(
