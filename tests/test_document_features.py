@@ -202,3 +202,17 @@ def test_score_file_gives_the_predictor_the_documents_of_the_file(tmp_path):
 
     score_file(Recorder(), f)
     assert seen == [[0, 0, 1]]
+
+
+def test_with_the_regime_lowercased_and_uppercased_text_encode_alike():
+    from ner_cli.features.featurizer import Featurizer
+    from ner_cli.features.vocab import Vocab
+
+    f = Featurizer(Vocab(["<PAD>", "<UNK>", "peter", "lives", "in", "lyon"]), 2, True, case_regime=True, doc_case=True)
+    doc = [["Peter", "lives", "in", "Lyon", "since", "1996"], ["Lyon", "is", "big"]]
+    lower = f.encode([[w.lower() for w in s] for s in doc], docs=[0, 0])
+    upper = f.encode([[w.upper() for w in s] for s in doc], docs=[0, 0])
+    cased = f.encode(doc, docs=[0, 0])
+    for a, b in ((lower.words, upper.words), (lower.cases, upper.cases), (lower.elsewhere, upper.elsewhere)):
+        np.testing.assert_array_equal(a, b)
+    assert (lower.cases[:, 2] == CASELESS).sum() == 8 and not (cased.cases == CASELESS).any()
