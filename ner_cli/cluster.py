@@ -1,7 +1,7 @@
 """Tagging on a Dask cluster: a bag of text lines in, a bag of output lines out, the model shipped once as bytes.
 
     import dask.bag as db
-    from ner_cli.cluster import tag_bag
+    from ner_cli.api import tag_bag                                     # defined here, in ner_cli.cluster
 
     lines = db.read_text("corpus/*.txt", blocksize="64MiB")             # one element per line, in order
     tag_bag(lines, "models/conll2003.npz").to_textfiles("out/*.jsonl", last_endline=True)
@@ -35,12 +35,10 @@ def tag_bag(lines: dask.bag.Bag, model: bytes | str | Path, fmt: str = "jsonl",
     except ImportError:                                            # pragma: no cover - depends on the install
         raise NerError("Dask is not installed", hint="pip install 'ner-cli[dask]'") from None
     from .api import tag_partition
-    from .io.writers import FORMATS
-    from .tagger import Tagger
+    from .pipeline import cached_tagger, check_format
 
-    if fmt not in FORMATS:
-        raise NerError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
+    check_format(fmt)
     data = model if isinstance(model, bytes) else Path(model).read_bytes()
-    Tagger.from_bytes(data)                                        # fail early, here, on a bad model
+    cached_tagger(data)                                            # fail early, here, on a bad model
     shipped = dask.delayed(data, pure=True)                      # one key (a hash of the bytes) for all partitions
     return lines.map_partitions(tag_partition, shipped, fmt=fmt, paragraphs=paragraphs)

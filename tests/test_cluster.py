@@ -13,7 +13,7 @@ pytest.importorskip("distributed", reason="needs the dask extra: pip install -e 
 import dask.bag as db  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
-from ner_cli.cluster import tag_bag  # noqa: E402
+from ner_cli.api import tag_bag  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
