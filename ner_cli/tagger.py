@@ -68,6 +68,12 @@ class Tagger:
             return []
         return self.predict_encoded(self.featurizer.encode(sentences))
 
+    def predict_flat(self, words: list[str], lengths: np.ndarray) -> np.ndarray:
+        """(N,) ids into `out_labels` for sentences given flat: all their words in one list, and their lengths."""
+        if not words:
+            return np.zeros(0, dtype=np.int64)
+        return self.predict_ids(self.featurizer.encode_flat(words, lengths))
+
     def predict_encoded(self, enc: Encoded) -> list[list[str]]:
         ids = self.predict_ids(enc)
         names = np.asarray(self.out_labels, dtype=object)

@@ -161,20 +161,38 @@ def chunk_arrays(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     The sequence is read between two sentence boundaries (as conlleval's ``O`` at a blank line), so pass
     the tags of one sentence, or several sentences joined by ``O``.
     """
+    prefix, type_id, types = encode_tags(tags)
+    starts, ends = chunk_spans(prefix, type_id)
+    return starts, ends, type_id[starts], types
+
+
+def chunk_spans(prefix: np.ndarray, type_id: np.ndarray, cuts: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk (starts, ends), END EXCLUSIVE, of a flat sequence given as prefix ids (into PREFIXES) and type ids
+    (0 for no type), with conlleval's rules; no chunk crosses a cut. One pass over arrays, no Python loop.
+
+    `cuts` are the indices where a new sentence starts (as conlleval's blank line: an ``O`` on both sides).
+    """
     import numpy as np
 
     end_table, start_table = _tables()
-    prefix, type_id, types = encode_tags(tags)
-    o, empty = PREFIXES.index("O"), 0  # "" sorts first among the type names
-    prev_prefix = np.concatenate([[o], prefix])  # (n+1,) the boundary before, then each tag
-    prev_type = np.concatenate([[empty], type_id])
-    next_prefix = np.concatenate([prefix, [o]])  # (n+1,) each tag, then the boundary after
-    next_type = np.concatenate([type_id, [empty]])
-    differ = (prev_type != next_type).astype(np.int64)
-    starts = np.flatnonzero(start_table[differ, prev_prefix, next_prefix][:-1])
-    ends = np.flatnonzero(end_table[differ, prev_prefix, next_prefix])  # boundary k = between k-1 and k
-    ends = ends[np.searchsorted(ends, starts, side="right")]  # first boundary after each start
-    return starts, ends, type_id[starts], types
+    n = len(prefix)
+    o, empty = PREFIXES.index("O"), 0
+    cut = np.zeros(n + 1, dtype=bool)                               # boundary k lies between tokens k-1 and k
+    cut[[0, n]] = True
+    if cuts is not None:
+        cut[cuts] = True
+    left_prefix = np.concatenate([[o], prefix])                     # (n+1,) the tag before each boundary
+    left_type = np.concatenate([[empty], type_id])
+    right_prefix = np.concatenate([prefix, [o]])                    # (n+1,) the tag after it
+    right_type = np.concatenate([type_id, [empty]])
+    # a chunk ends at k if it would before an O (at a cut) or before the next tag; it starts at k if it would
+    # after an O (at a cut) or after the previous tag
+    end_p, end_t = np.where(cut, o, right_prefix), np.where(cut, empty, right_type)
+    start_p, start_t = np.where(cut, o, left_prefix), np.where(cut, empty, left_type)
+    ends = np.flatnonzero(end_table[(left_type != end_t).astype(np.int64), left_prefix, end_p])
+    starts = np.flatnonzero(start_table[(start_t != right_type).astype(np.int64), start_p, right_prefix][:-1])
+    return starts, ends[np.searchsorted(ends, starts, side="right")]  # first boundary after each start
 
 
 def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:

@@ -98,3 +98,40 @@ def test_parallel_tagging_keeps_input_order(sample_model, fmt):
     assert "".join(tag_lines(t, lines, fmt, workers=2)) == single
     assert "".join(tag_lines(sample_model.read_bytes(), lines, fmt, paragraphs=True, workers=2)) == "".join(
         tag_lines(t, lines, fmt, paragraphs=True))
+
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(line_text | st.sampled_from(["Ana Costa met Mr. Smith. Then Lyon won!", "", "A. B. C."]), max_size=6),
+       st.booleans(), st.randoms(use_true_random=False))
+def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
+    """The whole-chunk renderers (the `ner tag` path) give byte for byte what the per-line formatters give."""
+    from ner_cli.io.tokenize import tokenize_chunk
+    from ner_cli.io.writers import FORMATS, RENDERERS, TaggedChunk, sentence_entities
+    from ner_cli.pipeline import tokenize_paragraphs
+
+    lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
+    if paragraphs:
+        chunk, lengths = tokenize_paragraphs(lines)
+    else:
+        chunk = tokenize_chunk(lines)
+        lengths = chunk.counts[chunk.counts > 0]
+    tags = np.array([rnd.randrange(len(LABELS)) for _ in chunk.tokens], dtype=np.int64)
+    tagged = TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, tags, LABELS)
+    names = [LABELS[t] for t in tags]
+    bounds = np.cumsum(lengths).tolist()
+    sentences = iter([names[a:b] for a, b in zip([0, *bounds][:-1], bounds, strict=True)])
+    offsets = tagged.offsets.tolist()
+    per_line = []                                                  # the sentences of each line
+    for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+        sents = []
+        while sum(map(len, sents)) < b - a:
+            sents.append(next(sentences))
+        per_line.append(sents)
+    for fmt in ("conll", "jsonl", "inline"):
+        expected = [FORMATS[fmt](line, chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(),
+                                 names[a:b], entities=sentence_entities(sents))
+                    for line, a, b, sents in zip(lines, offsets[:-1], offsets[1:], per_line, strict=True)]
+        assert RENDERERS[fmt](tagged) == expected, fmt

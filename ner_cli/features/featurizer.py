@@ -87,7 +87,10 @@ class Featurizer:
 
     def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
-        flat = [w for s in sentences for w in s]
+        return self.encode_flat([w for s in sentences for w in s], lengths, targets)
+
+    def encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None) -> Encoded:
+        """`encode` for sentences given flat: the words of all sentences in one list, and their lengths."""
         suffixes = None
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)
