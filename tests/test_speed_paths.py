@@ -4,6 +4,7 @@ constraint-only Viterbi shortcut, blocked scoring, in-place window vectors, half
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,20 @@ def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
                                  names[a:b], entities=sentence_entities(sents))
                     for line, a, b, sents in zip(lines, offsets[:-1], offsets[1:], per_line, strict=True)]
         assert RENDERERS[fmt](tagged) == expected, fmt
+
+
+def test_per_type_products_give_the_token_by_token_scores(sample_model, monkeypatch):
+    """Collobert's lookup-table trick (model.type_products) scores a chunk like the gather + matmul path."""
+    tagger = Tagger.load(sample_model)
+    raw = (Path(__file__).parent.parent / "data" / "sample" / "raw.txt").read_text().split()
+    sentences = [raw[i:i + 1 + i % 23] for i in range(0, len(raw), 3)] * 4
+    enc = tagger.featurizer.encode(sentences)
+    assert len(enc.words) >= tagger_mod.TYPE_MIN_TOKENS
+    types = tagger._types(enc)
+    assert types is not None
+    np.testing.assert_allclose(tagger.scores(enc, 0, len(enc.words), types), tagger.scores(enc, 0, len(enc.words)),
+                               rtol=1e-4, atol=1e-4)
+    with_types = tagger.predict_ids(enc)
+    monkeypatch.setattr(tagger_mod, "TYPE_MIN_TOKENS", 10**9)
+    assert tagger._types(enc) is None
+    assert (tagger.predict_ids(enc) == with_types).all()

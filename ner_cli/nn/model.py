@@ -182,11 +182,45 @@ def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
     x = window_vectors(params, words, cases, suffixes)
     _, h = hidden(params, spec, x, keep_z=False)
+    return output_scores(params, spec, h)
+
+
+def output_scores(params: Params, spec: ModelSpec, h: np.ndarray) -> np.ndarray:
+    """The output layer at inference: s = uᵀh (B,) for binary, S = U h + c (B, C) otherwise."""
     if spec.task == "binary":
         return h @ params["u"]                                     # s = uᵀh
     S = h @ params["U"].T                                          # S = U h + c
     S += params["c"]
     return S
+
+
+def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None) -> np.ndarray:
+    """The first layer's products for word types instead of tokens (Collobert et al.'s lookup-table trick).
+
+    Wx = Σ_k W_k x_k, where x_k = [e(w); K(c)] is slot k of the window and W_k the matching columns of W. For
+    each (word, case) type u given by `words`/`cases` (U,), row (2w+1)·u + k of the result is W_k x(u):
+    ((2w+1)·U, H). A chunk's tokens share few types, so this costs far fewer FLOPs than W x per token, and
+    `scores_from_types` then only adds rows.
+    """
+    d, H, width = spec.dim, spec.hidden, spec.width
+    W = params["W"].reshape(H, width, -1)                          # (H, 2w+1, d + d_case)
+    W_E = W[:, :, :d].transpose(1, 0, 2).reshape(width * H, d)     # (2w+1·H, d)  the W_k^E stacked
+    P = params["E"][words] @ W_E.T                                 # (U, (2w+1)·H)  [W_k^E e(w)]_k
+    if cases is not None and "K" in params:
+        W_K = W[:, :, d:].transpose(1, 0, 2).reshape(width * H, -1)
+        P += (params["K"] @ W_K.T)[cases]                          # + [W_k^K K(c)]_k from an (n_cases, ·) table
+    return P.reshape(len(words) * width, H)
+
+
+def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b for windows of type ids (B, 2w+1)."""
+    rows = types * spec.width + np.arange(spec.width, dtype=types.dtype)   # (B, 2w+1) rows of P
+    z = np.take(P, rows[:, 0], axis=0)                             # (B, H)
+    for k in range(1, spec.width):
+        z += np.take(P, rows[:, k], axis=0)                        # z = Σ_k W_k x_k
+    z += params["b"]                                               #   + b
+    relu = spec.activation == "relu"
+    return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
 
 
 def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
