@@ -49,6 +49,7 @@ class Tagger:
             self.out_labels, to_out = iob2_label_map(self.labels)
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
         self._type_index: np.ndarray | None = None               # (word, case) code -> type id, reused per chunk
+        self._type_buffer = np.empty(0, dtype=np.float32)         # room for type_products, reused per chunk
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
 
     @classmethod
@@ -115,7 +116,11 @@ class Tagger:
             self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
         self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
         cases = uniq % n_cases if enc.cases is not None else None
-        return type_products(self.params, self.spec, uniq // n_cases, cases), self._type_index[codes]
+        size = len(uniq) * self.spec.width * self.spec.hidden
+        if len(self._type_buffer) < size:
+            self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
+        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
+        return P, self._type_index[codes]
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Scores of tokens a..b of an encoded corpus, SCORE_ROWS rows at a time: `model.scores`, or with `types`

@@ -194,21 +194,29 @@ def output_scores(params: Params, spec: ModelSpec, h: np.ndarray) -> np.ndarray:
     return S
 
 
-def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None) -> np.ndarray:
+def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None,
+                  buffer: np.ndarray | None = None) -> np.ndarray:
     """The first layer's products for word types instead of tokens (Collobert et al.'s lookup-table trick).
 
     Wx = Σ_k W_k x_k, where x_k = [e(w); K(c)] is slot k of the window and W_k the matching columns of W. For
     each (word, case) type u given by `words`/`cases` (U,), row (2w+1)·u + k of the result is W_k x(u):
     ((2w+1)·U, H). A chunk's tokens share few types, so this costs far fewer FLOPs than W x per token, and
-    `scores_from_types` then only adds rows.
+    `scores_from_types` then only adds rows. `buffer`, a flat float array of at least U·(2w+1)·H entries, is used
+    for the result if given (a tagger reuses one: no fresh pages for every chunk).
     """
     d, H, width = spec.dim, spec.hidden, spec.width
     W = params["W"].reshape(H, width, -1)                          # (H, 2w+1, d + d_case)
     W_E = W[:, :, :d].transpose(1, 0, 2).reshape(width * H, d)     # (2w+1·H, d)  the W_k^E stacked
-    P = params["E"][words] @ W_E.T                                 # (U, (2w+1)·H)  [W_k^E e(w)]_k
+    x = params["E"][words]                                         # (U, d)
+    size = len(words) * width * H
+    P = np.empty((len(words), width * H), dtype=np.result_type(x, W)) if buffer is None else \
+        buffer[:size].reshape(len(words), width * H)
+    np.matmul(x, W_E.T, out=P)                                     # (U, (2w+1)·H)  [W_k^E e(w)]_k
     if cases is not None and "K" in params:
         W_K = W[:, :, d:].transpose(1, 0, 2).reshape(width * H, -1)
-        P += (params["K"] @ W_K.T)[cases]                          # + [W_k^K K(c)]_k from an (n_cases, ·) table
+        KW = params["K"] @ W_K.T                                   # (n_cases, (2w+1)·H)  [W_k^K K(c)]_k
+        for i in range(0, len(words), 512):                        # + KW[c], a block at a time (small temporaries)
+            P[i:i + 512] += KW[cases[i:i + 512]]
     return P.reshape(len(words) * width, H)
 
 
