@@ -80,14 +80,25 @@ def test_blocked_scores_equal_one_product(sample_model, monkeypatch):
     assert t.predict_encoded(enc) == t.predict([["Ana", "Costa", "flew", "to", "Lisbon", "."]]) * 50
 
 
-def test_half_precision_embeddings_in_the_file(sample_model):
+def test_half_precision_arrays_in_the_file_as_byte_planes(sample_model):
+    import zipfile
+
+    from ner_cli.io.modelfile import from_planes
+
     t = Tagger.load(sample_model)
     data = model_bytes(t.params, t.meta)
-    with np.load(io.BytesIO(data)) as z:
-        assert z["E"].dtype == np.float16 and z["W"].dtype == np.float32
-    params, _ = load_model_arrays(data)
+    with np.load(io.BytesIO(data)) as z:                           # still a plain .npz
+        assert z["E"].dtype == np.uint8 and z["E.lo"].dtype == np.uint8 and z["b"].dtype == np.float32
+        np.testing.assert_array_equal(from_planes(z["E"], z["E.lo"]), t.params["E"].astype(np.float16))
+    members = {i.filename: i.compress_type for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+    assert members["E.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
+    assert members["E.lo.npy"] == zipfile.ZIP_STORED
+    params, meta = load_model_arrays(data)
+    assert meta["storage"] == {"E": "float16-byte-planes", "W": "float16-byte-planes"}
     assert all(a.dtype == np.float32 for a in params.values())
-    np.testing.assert_array_equal(params["E"], t.params["E"].astype(np.float16).astype(np.float32))
+    for k in ("E", "W"):
+        np.testing.assert_array_equal(params[k], t.params[k].astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(params["b"], t.params["b"])
 
 
 @pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
