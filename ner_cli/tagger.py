@@ -25,6 +25,7 @@ CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory f
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
+TYPE_MAX_FLOATS = 12_000_000  # ... or its products would take more than 48 MB (memory stays flat)
 
 
 class Tagger:
@@ -110,7 +111,7 @@ class Tagger:
             codes += enc.cases
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
-        if len(uniq) > TYPE_MAX_SHARE * len(centre):
+        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
             return None
         if self._type_index is None:
             self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)

@@ -51,6 +51,7 @@ def is_tag(tag: str) -> bool:
     return _TAG.fullmatch(tag) is not None
 
 
+@functools.lru_cache(maxsize=4096)                 # called per token when reading files: few distinct tags
 def split_tag(tag: str) -> tuple[str, str]:
     """(prefix, type) as conlleval splits at the first hyphen; ``O`` gives ("O", ""); L/U read as E/S."""
     if not is_tag(tag):
@@ -312,26 +313,27 @@ def _name(tag: str | None, where: str) -> str:
     return tag if tag is not None else f"sentence {where}"
 
 
-def _pair_problems(prev: str | None, cur: str | None, scheme: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=4096)                 # a file has few distinct tag pairs: one judgement per pair
+def _pair_problems(prev: str | None, cur: str | None, scheme: str) -> tuple[tuple[int, str], ...]:
     """Problems of `cur` following `prev` as (offset, message): offset 0 blames cur, -1 blames prev."""
     if cur is not None and not is_tag(cur):
-        return [(0, f"{cur!r} is not a tag (O or P-TYPE)")]
+        return ((0, f"{cur!r} is not a tag (O or P-TYPE)"),)
     p, t = _prefix(prev), _type(prev)
     c, u = _prefix(cur), _type(cur)
     if scheme != "IOBES":
         if c in "ES":
-            return [(0, f"{cur} is not an {scheme} tag")]
+            return ((0, f"{cur} is not an {scheme} tag"),)
         if scheme == "IOB2" and c == "I" and not (p in "BI" and t == u):
-            return [(0, f"{cur} after {_name(prev, 'start')}: an IOB2 entity starts with B-{u}")]
+            return ((0, f"{cur} after {_name(prev, 'start')}: an IOB2 entity starts with B-{u}"),)
         if scheme == "IOB1" and c == "B" and t != u:
-            return [(0, f"{cur} after {_name(prev, 'start')}: IOB1 uses B-{u} only right after {u}")]
-        return []
+            return ((0, f"{cur} after {_name(prev, 'start')}: IOB1 uses B-{u} only right after {u}"),)
+        return ()
     problems = []
     if p in "BI" and not (c in "IE" and t == u):
         problems.append((-1, f"{prev} not followed by I-{t} or E-{t} (got {_name(cur, 'end')})"))
     if c in "IE" and not (p in "BI" and t == u):
         problems.append((0, f"{cur} without a preceding B-{u} or I-{u} (got {_name(prev, 'start')})"))
-    return problems
+    return tuple(problems)
 
 
 def invalid_transitions(tags: Sequence[str], scheme: str) -> list[tuple[int, str]]:

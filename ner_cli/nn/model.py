@@ -235,7 +235,8 @@ def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[
     """Inverted dropout: keep each unit with probability 1 - p and scale by 1/(1 - p)."""
     if p <= 0 or rng is None:
         return a, None
-    mask = (rng.random(a.shape, dtype=np.float32) >= p).astype(a.dtype) / (1 - p)
+    scale = np.asarray(1, dtype=a.dtype) / np.asarray(1 - p, dtype=a.dtype)   # 1/(1-p), as the old 1.0/(1-p)
+    mask = np.multiply(rng.random(a.shape, dtype=np.float32) >= p, scale, dtype=a.dtype)
     return a * mask, mask
 
 
@@ -368,13 +369,14 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["c"] = dS.sum(axis=0)                                # (C,)
         dh = dS @ params["U"]                                      # (B, H)  ∂S/∂h = U
     if cache["mask_h"] is not None:
-        dh = dh * cache["mask_h"]
-    delta = dh * f_prime(z, h)                                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
+        dh *= cache["mask_h"]                                      # (dh is a fresh array: in place from here)
+    delta = np.multiply(dh, z > 0, out=dh) if spec.activation == "relu" else \
+        np.multiply(dh, f_prime(z, h), out=dh)                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
     grads["W"] = delta.T @ x                                       # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
     grads["b"] = delta.sum(axis=0)                                 # (H,)    ∂s/∂b = δ
     dx = delta @ params["W"]                                       # (B, D)  ∂s/∂x = Wᵀδ
     if cache["mask_x"] is not None:
-        dx = dx * cache["mask_x"]
+        dx *= cache["mask_x"]
     if spec.l2:
         grads["W"] = grads["W"] + spec.l2 * params["W"]
         out = "u" if spec.task == "binary" else "U"
