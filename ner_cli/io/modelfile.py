@@ -15,8 +15,9 @@ import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -57,12 +58,17 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes | memoryview) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over `path`: never half-written.
 
     A symlink is followed (its target is replaced). A device, pipe or /proc/self/fd link (/dev/stdout,
     /dev/null) is written in place, never renamed over; a directory raises IsADirectoryError.
     """
+    atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """`atomic_write_bytes` for content that `write(file)` streams into the file (no copy in memory first)."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
@@ -70,7 +76,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     if (path.exists() and not path.is_file()) or link.startswith("/proc/") \
             or Path(os.path.realpath(path.parent)).parts[:2] == ("/", "proc"):
         with open(path, "wb") as f:
-            f.write(data)
+            write(f)
         return
     path = Path(os.path.realpath(path)) if link else path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +84,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_umask())                           # mkstemp makes 0600; files normally follow umask
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
