@@ -1,5 +1,6 @@
 """The inference pipeline: streams of raw text (or pre-tokenized CoNLL) tagged in chunks,
-tokenize -> tagger.predict -> format, in one process or fanned out to worker processes.
+tokenize -> featurize -> score -> decode -> render, whole chunks at once (flat arrays, no Python loop per
+token or per sentence), in one process or fanned out to worker processes.
 
 Memory stays flat: lines are read, tagged and written a chunk at a time, and output keeps input order.
 `tag_chunks` is the pipeline; `tag_lines` (the CLI) and `api.tag` (Python, Dask, Spark) are views of it.
@@ -20,66 +21,64 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from .errors import UsageError
-from .io.tokenize import split_sentences, tokenize, tokenize_lines
-from .io.writers import FORMATS, sentence_entities
+from .io.tokenize import TokenizedChunk, split_sentences, tokenize, tokenize_chunk
+from .io.writers import FORMATS, RENDERERS, TaggedChunk
 from .tagger import Tagger
 
 CHUNK_LINES = 2000
 
 
-def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int], list[int]]]:
-    """The sentences of one input line, each as (tokens, starts, ends) with offsets into `line`."""
-    if not paragraphs:
-        return [tokenize(line)]
-    out = []
-    for a, b in split_sentences(line):
-        toks, starts, ends = tokenize(line[a:b])
-        out.append((toks, [s + a for s in starts], [e + a for e in ends]))
-    return out
+def tokenize_paragraphs(lines: list[str]) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
+    """Each line split into sentences, then tokenized: the flat chunk, its sentence lengths (all > 0) and the
+    line of each sentence (a line is a document)."""
+    tokens: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    counts: list[int] = []
+    lengths: list[int] = []
+    docs: list[int] = []
+    for k, line in enumerate(lines):
+        n = 0
+        for a, b in split_sentences(line):
+            toks, s, e = tokenize(line[a:b])
+            if toks:
+                tokens += toks
+                starts += [x + a for x in s]
+                ends += [x + a for x in e]
+                lengths.append(len(toks))
+                docs.append(k)
+                n += len(toks)
+        counts.append(n)
+    chunk = TokenizedChunk(tokens, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+                           np.array(counts, dtype=np.int64))
+    return chunk, np.array(lengths, dtype=np.int64), np.array(docs, dtype=np.int64)
+
+
+def tag_chunk(tagger: Tagger, lines: list[str], paragraphs: bool = False) -> TaggedChunk:
+    """Tokenize, featurize, score and decode a batch of lines (without their newlines), all flat."""
+    if paragraphs:
+        chunk, lengths, docs = tokenize_paragraphs(lines)
+    else:                                                          # one sentence per non-empty line
+        chunk = tokenize_chunk(lines)
+        docs = line_documents(lines)[chunk.counts > 0]
+        lengths = chunk.counts[chunk.counts > 0]
+    ids = tagger.predict_flat(chunk.tokens, lengths, docs)
+    return TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, ids,
+                       tagger.out_labels)
 
 
 def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> list[str]:
     """Tag a list of lines (without their newlines): one output string (newline-terminated) per line."""
-    formatter = FORMATS[fmt]
-    if not paragraphs:                                             # one sentence per line: the fast path
-        per_sentence = tokenize_lines(lines, offsets=fmt != "conll")     # conll output needs no offsets
-        docs = line_documents(lines)
-        tags = iter(tagger.predict([t for t, _, _ in per_sentence if t],
-                                   [d for d, (t, _, _) in zip(docs, per_sentence, strict=True) if t]))
-        return [formatter(line, t, s, e, next(tags) if t else [])
-                for line, (t, s, e) in zip(lines, per_sentence, strict=True)]
-    per_line = [tokenize_line(line, paragraphs) for line in lines]
-    sentences = [s[0] for sents in per_line for s in sents if s[0]]
-    docs = [k for k, sents in enumerate(per_line) for s in sents if s[0]]      # a line is a document
-    tags = iter(tagger.predict(sentences, docs))
-    out = []
-    for line, sents in zip(lines, per_line, strict=True):
-        toks: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        per_sentence_tags: list[list[str]] = []
-        for t, s, e in sents:
-            if not t:
-                continue
-            toks += t
-            starts += s
-            ends += e
-            per_sentence_tags.append(next(tags))
-        line_tags = [tag for seq in per_sentence_tags for tag in seq]
-        # entities never run across a sentence boundary (see writers.sentence_entities)
-        out.append(formatter(line, toks, starts, ends, line_tags, entities=sentence_entities(per_sentence_tags)))
-    return out
+    return RENDERERS[fmt](tag_chunk(tagger, lines, paragraphs))
 
 
-def line_documents(lines: list[str]) -> list[int]:
-    """Document of each line: a blank line ends a document (the blank line itself goes with the next)."""
-    out, doc = [], 0
-    for line in lines:
-        if not line.strip():
-            doc += 1
-        out.append(doc)
-    return out
+def line_documents(lines: list[str]) -> np.ndarray:
+    """(L,) document of each line: a blank line ends a document (the blank line itself goes with the next)."""
+    blank = np.fromiter((not line.strip() for line in lines), dtype=bool, count=len(lines))
+    return np.cumsum(blank)
 
 
 def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:

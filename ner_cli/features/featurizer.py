@@ -105,7 +105,11 @@ class Featurizer:
                docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
         """Windows of every token. `docs` (S,): the document of each sentence (None: each its own)."""
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
-        flat = [w for s in sentences for w in s]
+        return self.encode_flat([w for s in sentences for w in s], lengths, targets, docs)
+
+    def encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None,
+                    docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
+        """`encode` for sentences given flat: the words of all sentences in one list, and their lengths."""
         suffixes = gazetteer = chars = bag = elsewhere = None
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)

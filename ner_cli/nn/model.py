@@ -217,6 +217,11 @@ def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray
     char_vecs = bag_forward(params["Q"], char_bag, chars)[0] if "Q" in params and chars is not None else None
     x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs)
     _, h = hidden(params, spec, x, keep_z=False)
+    return output_scores(params, spec, h)
+
+
+def output_scores(params: Params, spec: ModelSpec, h: np.ndarray) -> np.ndarray:
+    """The output layer at inference: s = uᵀh (B,) for binary, S = U h + c (B, C) otherwise."""
     if spec.task == "binary":
         return h @ params["u"]                                     # s = uᵀh
     S = h @ params["U"].T                                          # S = U h + c
@@ -224,11 +229,49 @@ def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray
     return S
 
 
+def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None,
+                  buffer: np.ndarray | None = None) -> np.ndarray:
+    """The first layer's products for word types instead of tokens (Collobert et al.'s lookup-table trick).
+
+    Wx = Σ_k W_k x_k, where x_k = [e(w); K(c)] is slot k of the window and W_k the matching columns of W. For
+    each (word, case) type u given by `words`/`cases` (U,), row (2w+1)·u + k of the result is W_k x(u):
+    ((2w+1)·U, H). A chunk's tokens share few types, so this costs far fewer FLOPs than W x per token, and
+    `scores_from_types` then only adds rows. `buffer`, a flat float array of at least U·(2w+1)·H entries, is used
+    for the result if given (a tagger reuses one: no fresh pages for every chunk).
+    """
+    d, H, width = spec.dim, spec.hidden, spec.width
+    W = params["W"].reshape(H, width, -1)                          # (H, 2w+1, d + d_case)
+    W_E = W[:, :, :d].transpose(1, 0, 2).reshape(width * H, d)     # (2w+1·H, d)  the W_k^E stacked
+    x = params["E"][words]                                         # (U, d)
+    size = len(words) * width * H
+    P = np.empty((len(words), width * H), dtype=np.result_type(x, W)) if buffer is None else \
+        buffer[:size].reshape(len(words), width * H)
+    np.matmul(x, W_E.T, out=P)                                     # (U, (2w+1)·H)  [W_k^E e(w)]_k
+    if cases is not None and "K" in params:
+        W_K = W[:, :, d:].transpose(1, 0, 2).reshape(width * H, -1)
+        KW = params["K"] @ W_K.T                                   # (n_cases, (2w+1)·H)  [W_k^K K(c)]_k
+        for i in range(0, len(words), 512):                        # + KW[c], a block at a time (small temporaries)
+            P[i:i + 512] += KW[cases[i:i + 512]]
+    return P.reshape(len(words) * width, H)
+
+
+def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b for windows of type ids (B, 2w+1)."""
+    rows = types * spec.width + np.arange(spec.width, dtype=types.dtype)   # (B, 2w+1) rows of P
+    z = np.take(P, rows[:, 0], axis=0)                             # (B, H)
+    for k in range(1, spec.width):
+        z += np.take(P, rows[:, k], axis=0)                        # z = Σ_k W_k x_k
+    z += params["b"]                                               #   + b
+    relu = spec.activation == "relu"
+    return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
+
+
 def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverted dropout: keep each unit with probability 1 - p and scale by 1/(1 - p)."""
     if p <= 0 or rng is None:
         return a, None
-    mask = (rng.random(a.shape, dtype=np.float32) >= p).astype(a.dtype) / (1 - p)
+    scale = np.asarray(1, dtype=a.dtype) / np.asarray(1 - p, dtype=a.dtype)   # 1/(1-p), as the old 1.0/(1-p)
+    mask = np.multiply(rng.random(a.shape, dtype=np.float32) >= p, scale, dtype=a.dtype)
     return a * mask, mask
 
 
@@ -365,13 +408,14 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["c"] = dS.sum(axis=0)                                # (C,)
         dh = dS @ params["U"]                                      # (B, H)  ∂S/∂h = U
     if cache["mask_h"] is not None:
-        dh = dh * cache["mask_h"]
-    delta = dh * f_prime(z, h)                                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
+        dh *= cache["mask_h"]                                      # (dh is a fresh array: in place from here)
+    delta = np.multiply(dh, z > 0, out=dh) if spec.activation == "relu" else \
+        np.multiply(dh, f_prime(z, h), out=dh)                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
     grads["W"] = delta.T @ x                                       # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
     grads["b"] = delta.sum(axis=0)                                 # (H,)    ∂s/∂b = δ
     dx = delta @ params["W"]                                       # (B, D)  ∂s/∂x = Wᵀδ
     if cache["mask_x"] is not None:
-        dx = dx * cache["mask_x"]
+        dx *= cache["mask_x"]
     if spec.l2:
         grads["W"] = grads["W"] + spec.l2 * params["W"]
         out = "u" if spec.task == "binary" else "U"
