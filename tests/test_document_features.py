@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli.features.casing import ALLCAPS, CASELESS, INITCAP, LOWER, NUMERIC, word_case
@@ -73,6 +73,7 @@ def test_elsewhere_counts_other_tokens_only():
     assert el[2] == EL_ALLCAPS and el[7] == EL_ALLCAPS
 
 
+@settings(deadline=None, max_examples=150)
 @given(st.lists(st.lists(st.sampled_from(["Bank", "bank", "BANK", "of", "OF", "1996", ",", "Lyon", "x"]),
                          min_size=1, max_size=6), min_size=1, max_size=6),
        st.lists(st.integers(0, 2), min_size=6, max_size=6))
@@ -152,6 +153,7 @@ def test_gazetteer_marks_the_longest_match_of_each_list_case_blind():
     assert g.n_ids == 9
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["new", "york", "paris", "x", "New", "YORK"]), min_size=0, max_size=12))
 def test_gazetteer_states_are_valid_runs(words):
     from ner_cli.features.gazetteer import Gazetteer
