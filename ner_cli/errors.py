@@ -6,9 +6,13 @@ from pathlib import Path
 
 
 class NerError(Exception):
-    """An error the user can fix. `exit_code` is what the CLI exits with; `hint` says what to do."""
+    """An error the user can fix. `exit_code` is what the CLI exits with; `hint` says what to do.
 
-    exit_code = 1
+    Exit codes (the README's table): 2 for bad input data, configs, model files and usage (as typer's own
+    usage errors); 1 for faults of the environment (EnvironmentFault, and in the CLI OSError, MemoryError).
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -59,7 +63,13 @@ class ModelFileError(NerError):
 
 
 class TrainingDiverged(NerError):
-    """The loss became NaN or infinite during training."""
+    """The loss or a gradient became NaN or infinite during training: a config (or data) to change."""
+
+    exit_code = 2
+
+
+class EnvironmentFault(NerError):
+    """Not the input's fault: a closed stdin, an output another run holds, a resource limit."""
 
     exit_code = 1
 

@@ -1,0 +1,423 @@
+"""Reliability (issue 11): nothing lost, nothing wrong, never a traceback on what an adversarial pass found.
+
+One test (or more) per item of the issue, named after it: W = wrong result or data loss, T = traceback,
+R = memory or time blow-up. Each failed before its fix.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer.main
+import typer.testing
+import yaml
+from conftest import SAMPLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ner_cli.cli.commands import app
+from ner_cli.errors import DataError, ModelFileError
+from ner_cli.io.conll import parse_conll_lines, read_conll
+from ner_cli.io.modelfile import META_KEY, load_model_arrays
+
+NER = str(Path(sys.executable).parent / "ner")
+
+
+@pytest.fixture(scope="module")
+def cli():
+    command = typer.main.get_command(app)
+    runner = typer.testing.CliRunner()
+    original = typer.testing._get_command
+    typer.testing._get_command = lambda _app: command
+    try:
+        yield lambda *args: runner.invoke(app, [str(a) for a in args])
+    finally:
+        typer.testing._get_command = original
+
+
+def no_traceback(result) -> None:
+    exc = result.exception
+    if exc is not None and not isinstance(exc, SystemExit):
+        pytest.fail("uncaught exception\n" + "".join(traceback.format_exception(exc))[-3000:])
+    assert "Traceback" not in result.output
+
+
+def error(result, code: int = 2) -> str:
+    """The output of a clean failure with exit `code` (one error line, no traceback)."""
+    no_traceback(result)
+    assert result.exit_code == code, result.output
+    assert "error:" in result.output, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from ner_cli.cli.runner import run_training
+
+    from ner_cli.config import build_config
+
+    out = tmp_path_factory.mktemp("tiny") / "tiny.npz"
+    cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                        "model": {"hidden": 8, "dim": 8, "case_dim": 2, "loss": "crf", "window": 1},
+                        "train": {"epochs": 1, "seed": 1}, "output": {"path": str(out)}})
+    run_training(cfg, quiet=True, echo=lambda *a, **k: None)
+    return out
+
+
+def model_parts(path: Path) -> tuple[dict, dict]:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return arrays, json.loads(arrays.pop(META_KEY).tobytes())
+
+
+def npz_bytes(arrays: dict, meta: dict | None = None, raw_meta: bytes | None = None) -> bytes:
+    arrays = dict(arrays)
+    if meta is not None or raw_meta is not None:
+        data = raw_meta if raw_meta is not None else json.dumps(meta).encode()
+        arrays[META_KEY] = np.frombuffer(data, dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_config(tmp_path: Path, out: Path | None = None, **sections) -> Path:
+    train = tmp_path / "train.txt"
+    if not train.exists():
+        train.write_text("Ana B-PER\nflew O\nto O\nLisbon B-LOC\n\nBob B-PER\nleft O\n", encoding="utf-8")
+    body = {"data": {"train": str(train), "dev": None}, "model": {"hidden": 4, "dim": 4, "window": 1},
+            "train": {"epochs": 1}, "output": {"path": str(out or tmp_path / "m.npz")}}
+    for sec, values in sections.items():
+        body[sec].update(values)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(body), encoding="utf-8")
+    return cfg
+
+
+# ---- W1, W2, W11: CoNLL reading and conversion lose nothing ------------------------------------------------
+
+def test_w1_hash_tokens_are_tokens(cli, tiny_model, tmp_path):
+    f = tmp_path / "h.txt"
+    f.write_text("I O\nlove O\n#Paris B-LOC\ntoday O\n\n# O\n", encoding="utf-8")
+    assert [s.words for s in read_conll(f)] == [["I", "love", "#Paris", "today"], ["#"]]
+    result = cli("eval", tiny_model, f)
+    no_traceback(result)
+    assert result.stdout.startswith("processed 5 tokens with 1 phrases")
+    out = cli("convert", f, "--to", "IOBES")
+    assert "#Paris S-LOC\n" in out.stdout and "# O\n" in out.stdout
+    tagged = cli("tag", "-m", tiny_model, "--input", "conll", f)
+    assert [row.split("\t")[0] for row in tagged.stdout.split("\n") if row] == ["I", "love", "#Paris", "today", "#"]
+
+
+def test_w1_tag_output_reads_back(cli, tiny_model, tmp_path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text("#Paris is lovely\n", encoding="utf-8")
+    out = cli("tag", "-m", tiny_model, raw).stdout
+    back = list(parse_conll_lines(io.StringIO(out), require_tags=True))
+    assert back[0].words == ["#Paris", "is", "lovely"]
+
+
+def test_w1_no_comment_syntax():
+    """CoNLL has none: a CoNLL-U style comment is a line with the wrong number of columns, named as such."""
+    with pytest.raises(DataError, match="2 columns like line 1"):
+        list(parse_conll_lines(io.StringIO("# sent_id = 1\nEU B-ORG\n")))
+
+
+def test_w2_scheme_error_line_after_comment_lines(tmp_path):
+    from ner_cli.io.dataset import read_corpus
+
+    f = tmp_path / "c.txt"
+    f.write_text("Ana B-PER\n#x O\nflew O\nto O\nLisbon I-LOC\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_corpus(f)
+    assert e.value.line == 5
+
+
+def test_w2_utf8_error_line_with_cr_line_ends(tmp_path):
+    f = tmp_path / "cr.txt"
+    f.write_bytes(b"Ana B-PER\rflew O\r\rto O\rLis\xffbon B-LOC\r")
+    with pytest.raises(DataError) as e:
+        list(read_conll(f))
+    assert e.value.line == 5 and "column 4" in e.value.message
+
+
+def test_w11_convert_keeps_every_docstart_line(cli, tmp_path):
+    f = tmp_path / "d.txt"
+    f.write_text("-DOCSTART- -X- -X- O\n\n-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n"
+                 "-DOCSTART- -X- -X- O\n", encoding="utf-8")
+    out = cli("convert", f, "--to", "IOB2").stdout
+    assert out.count("-DOCSTART-") == 3
+    assert out.index("-DOCSTART-", out.index("-DOCSTART-") + 1) < out.index("EU")
+
+
+_tok = st.text(st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")), min_size=1, max_size=5) \
+    .filter(lambda w: w != "-DOCSTART-" and "\ufeff" not in w)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.just("DOC"), st.lists(st.tuples(_tok, st.sampled_from(
+    ["O", "B-PER", "I-PER", "B-LOC"])), min_size=1, max_size=5)), min_size=1, max_size=6),
+    st.sampled_from(["IOB1", "IOB2", "IOBES"]))
+def test_w11_convert_is_lossless_property(tmp_path_factory, items, to):
+    """Any valid IOB2 file, '#' tokens and repeated -DOCSTART- lines included, converts to `to` and back."""
+    from ner_cli.io.dataset import convert_file
+    from ner_cli.tags import repair_tags
+
+    if all(item == "DOC" for item in items):
+        items = [*items, [("x", "O")]]
+    parts = []
+    for item in items:
+        if item == "DOC":
+            parts.append("-DOCSTART- -X- O\n\n")
+        else:
+            tags = repair_tags([t for _, t in item], "IOB2")
+            parts.append("".join(f"{w} {t}\n" for (w, _), t in zip(item, tags, strict=True)) + "\n")
+    f = tmp_path_factory.mktemp("conv") / "f.txt"
+    f.write_text("".join(parts), encoding="utf-8")
+    there, _, _ = convert_file(f, to, source="IOB2")
+    g = f.with_name("g.txt")
+    g.write_text(there, encoding="utf-8")
+    back, _, _ = convert_file(g, "IOB2", source=to)
+    assert back == "".join(parts)
+
+
+# ---- W14, swapped arguments, label sets -------------------------------------------------------------------
+
+def test_w14_same_fault_same_exit_code(cli, tiny_model, tmp_path):
+    missing = tmp_path / "missing.txt"
+    for args in (["tag", "-m", tiny_model, missing], ["eval", tiny_model, missing],
+                 ["convert", missing, "--to", "IOB2"],
+                 ["convert", SAMPLE / "dev.txt", "--to", "IOB2", "--from", "XYZ"],
+                 ["convert", SAMPLE / "dev.txt", "--to", "XYZ"], ["tag", "-m", missing, missing]):
+        result = cli(*args)
+        no_traceback(result)
+        assert result.exit_code == 2, (args, result.output)
+
+
+def test_w14_iobes_spelt_bioes_both_ways(cli):
+    to = cli("convert", SAMPLE / "dev.txt", "--to", "BIOES")
+    no_traceback(to)
+    assert to.exit_code == 0 and "S-" in to.stdout
+    assert cli("convert", SAMPLE / "dev.txt", "--to", "iobes").exit_code == 0
+
+
+def test_swapped_eval_arguments_are_named(cli, tiny_model):
+    out = error(cli("eval", SAMPLE / "dev.txt", tiny_model))
+    assert "swapped" in out and "pickled" not in out
+
+
+def test_label_sets_sharing_nothing_warn(cli, tiny_model, tmp_path):
+    f = tmp_path / "onto.txt"
+    f.write_text("Ana B-PERSON\nflew O\nto O\nLisbon B-GPE\n", encoding="utf-8")
+    result = cli("eval", tiny_model, f)
+    no_traceback(result)
+    assert result.exit_code == 0 and "warning:" in result.stderr and "PERSON" in result.stderr
+    assert "warning" not in cli("eval", tiny_model, SAMPLE / "dev.txt").stderr
+
+
+# ---- T1-T4, R2: model files --------------------------------------------------------------------------------
+
+def test_t1_npy_as_model(cli, tmp_path, monkeypatch):
+    npy = tmp_path / "m.npy"
+    np.save(npy, np.zeros(3))
+    raw = tmp_path / "raw.txt"
+    raw.write_text("Ana\n", encoding="utf-8")
+    assert ".npy" in error(cli("tag", "-m", npy, raw))
+    monkeypatch.setenv("NER_MODEL", str(npy))
+    assert ".npy" in error(cli("tag", raw))
+    assert ".npy" in error(cli("eval", npy, SAMPLE / "dev.txt"))
+
+
+def test_t2_deeply_nested_metadata(tiny_model):
+    arrays, _ = model_parts(tiny_model)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ModelFileError):
+        load_model_arrays(npz_bytes(arrays, raw_meta=deep))
+
+
+def test_t3_huge_format_version(tiny_model):
+    arrays, meta = model_parts(tiny_model)
+    raw = json.dumps(meta).replace('"format_version": 1', '"format_version": ' + "9" * 5000).encode()
+    with pytest.raises(ModelFileError):
+        load_model_arrays(npz_bytes(arrays, raw_meta=raw))
+
+
+def test_t4_every_index_range_is_validated(cli, tiny_model, tmp_path):
+    arrays, meta = model_parts(tiny_model)
+    meta["spec"]["n_cases"] = 3
+    arrays["K"] = arrays["K"][:3]
+    bad = tmp_path / "k.npz"
+    bad.write_bytes(npz_bytes(arrays, meta))
+    with pytest.raises(ModelFileError, match="n_cases"):
+        load_model_arrays(bad)
+
+
+def test_r2_names_and_shapes_checked_before_decompressing(tiny_model, tmp_path):
+    arrays, meta = model_parts(tiny_model)
+    bomb = tmp_path / "bomb.npz"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, a in {**arrays, META_KEY: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}.items():
+            with zf.open(name + ".npy", "w") as member:
+                np.lib.format.write_array(member, a)
+        with zf.open("huge.npy", "w", force_zip64=True) as member:      # 1 GB of zeros, compressed to ~4 MB
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False,
+                                                          "shape": (1 << 28,)})
+            block = bytes(1 << 24)
+            for _ in range((1 << 30) // len(block)):
+                member.write(block)
+    bomb.write_bytes(buf.getvalue())
+    assert bomb.stat().st_size < 20_000_000
+    t0 = time.perf_counter()
+    with pytest.raises(ModelFileError, match="huge"):
+        load_model_arrays(bomb)
+    assert time.perf_counter() - t0 < 2
+    # a member with a legitimate name whose header declares a huge shape is refused from the header
+    arrays["W"] = np.zeros((1, 1), np.float32)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, a in {**arrays, META_KEY: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}.items():
+            with zf.open(name + ".npy", "w") as member:
+                if name == "W":
+                    np.lib.format.write_array_header_2_0(member, {"descr": "<f4", "fortran_order": False,
+                                                                  "shape": (100_000, 100_000)})
+                else:
+                    np.lib.format.write_array(member, a)
+    with pytest.raises(ModelFileError, match="W"):
+        load_model_arrays(buf.getvalue())
+
+
+# ---- T6, T7, R1, T9, W12: configs --------------------------------------------------------------------------
+
+def test_t6_deeply_nested_yaml(cli, tmp_path):
+    cfg = tmp_path / "deep.yaml"
+    cfg.write_text("data: " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
+    assert "deep.yaml" in error(cli("train", cfg))
+
+
+def test_t7_huge_integer_override(cli, tmp_path):
+    cfg = write_config(tmp_path)
+    out = error(cli("train", cfg, "--set", "train.seed=" + "9" * 5000))
+    assert "train.seed" in out and len(out) < 1000
+
+
+def test_r1_yaml_alias_bomb(cli, tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 7):                                       # 9^7 = 4.8 million scalars, from 500 bytes
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    lines.append("model: {activation: *a6}")
+    cfg = tmp_path / "bomb.yaml"
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cfg.stat().st_size < 1000
+    t0 = time.perf_counter()
+    result = cli("train", cfg)
+    out = error(result)
+    assert len(out) < 2000 and time.perf_counter() - t0 < 5
+
+
+def test_r1_bad_values_are_echoed_short(cli, tmp_path):
+    cfg = write_config(tmp_path, model={"activation": "x" * 100_000})
+    out = error(cli("train", cfg))
+    assert "model.activation" in out and len(out) < 1500
+
+
+def test_t9_nul_byte_in_paths(cli, tmp_path):
+    cfg = write_config(tmp_path)
+    out = error(cli("train", cfg, "--set", "output.path=m\x00.npz"))
+    assert "output.path" in out and "epoch" not in out
+    assert "data.dev" in error(cli("train", cfg, "--set", "data.dev=d\x00.txt"))
+
+
+def test_w12_output_name_too_long_for_its_temporary_file(cli, tmp_path):
+    cfg = write_config(tmp_path)
+    out = error(cli("train", cfg, "-o", tmp_path / ("m" * 250 + ".npz")))
+    assert "output.path" in out and "train:" not in out
+
+
+# ---- T8: gradcheck options -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option", [["--entries", "0"], ["--entries", "-3"], ["--sentences", "0"],
+                                    ["--sentences", "-1"], ["--tolerance", "-1"]])
+def test_t8_gradcheck_option_ranges(cli, tmp_path, option):
+    cfg = write_config(tmp_path)
+    result = cli("gradcheck", cfg, *option)
+    no_traceback(result)
+    assert result.exit_code == 2 and option[0] in result.output
+
+
+# ---- W7: CRF at any length, vectors files -------------------------------------------------------------------
+
+def test_w7_crf_long_sentence_gradients_are_finite():
+    from ner_cli.nn.crf import crf_backward, crf_nll
+
+    rng = np.random.default_rng(0)
+    T, C = 100_000, 9
+    S = rng.normal(0, 8, (1, T, C)).astype(np.float32)
+    tags = rng.integers(0, C, (1, T))
+    A = rng.normal(0, 2, (C, C)).astype(np.float32)
+    loss, cache = crf_nll(S, tags, np.ones((1, T), bool), A, np.zeros(C, np.float32), np.zeros(C, np.float32))
+    grads = crf_backward(cache)
+    assert np.isfinite(loss) and all(np.isfinite(g).all() for g in grads)
+    node = grads[0] + (tags[:, :, None] == np.arange(C))          # node marginals: each row sums to 1
+    np.testing.assert_allclose(node.sum(axis=2), 1, atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", ["nan", "1e39", "-inf"])
+def test_w7_vectors_file_with_non_finite_values(tmp_path, bad):
+    from ner_cli.io.embeddings import read_vectors_text
+
+    f = tmp_path / "v.txt"
+    f.write_text(f"the 0.1 0.2\nof 0.3 {bad}\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_vectors_text(f)
+    assert e.value.line == 2 and str(f) in e.value.message
+
+
+# ---- T10, T12, R3 (workers) ---------------------------------------------------------------------------------
+
+def test_t10_out_of_memory_message_needs_no_memory(monkeypatch, capfd):
+    import builtins
+
+    from ner_cli.cli import commands
+
+    real_import = builtins.__import__
+
+    def no_memory(name, *a, **k):
+        if name.startswith("rich"):
+            raise MemoryError
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_memory)
+    with pytest.raises(typer.Exit) as e, commands.user_errors():
+        raise MemoryError
+    assert e.value.exit_code == 1
+    assert "out of memory" in capfd.readouterr().err
+
+
+def test_t12_ctrl_c_during_startup(tmp_path):
+    """SIGINT at moments spread over start-up (imports included): exit 130 or 0, never a traceback."""
+    for delay in (0.01, 0.03, 0.05, 0.08, 0.12, 0.2):
+        proc = subprocess.Popen([NER, "convert", str(SAMPLE / "dev.txt"), "--to", "IOBES"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        assert "Traceback" not in err, (delay, err)
+        assert proc.returncode in (0, 130), (delay, proc.returncode, err)
+
+
+def test_r3_workers_are_capped(cli, tiny_model, tmp_path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text("Ana\n", encoding="utf-8")
+    out = error(cli("tag", "-m", tiny_model, raw, "--workers", "500"))
+    assert "--workers" in out and str(2 * (os.cpu_count() or 1)) in out
