@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+from typing import Any
+
+_REPR = reprlib.Repr()                                            # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 4, 4, 40, 40, 40
+
+
+def excerpt(value: Any, limit: int = 80) -> str:
+    """A short repr for error messages: never the whole of a huge or deeply nested value (R1)."""
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):                          # ints past Python's 4300-digit str limit
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class NerError(Exception):

@@ -129,7 +129,7 @@ def train(
     A checkpoint is written after every epoch; Ctrl-C keeps the best model so far and the checkpoint.
     """
     with user_errors():
-        from ..config import check_paths, load_config
+        from ..config import check_output, check_paths, load_config
         from ..render import interrupted_lines, training_header, training_summary
         from ..train import TrainingRun
         from .progress import TrainingDisplay
@@ -139,6 +139,7 @@ def train(
             overrides.append(f"output.path={output}")
         cfg = load_config(config, overrides)
         check_paths(cfg)
+        check_output(cfg, inputs=[config])
         run = TrainingRun(cfg, resume=resume)
         for line in training_header(run):
             _stderr(line)
