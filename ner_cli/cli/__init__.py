@@ -6,6 +6,7 @@ interrupt during start-up ends like any other: "interrupted" and exit 130, never
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -20,10 +21,8 @@ def main() -> None:
 
 
 def _interrupted() -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.write(2, b"interrupted\n")
-    except OSError:
-        pass
     sys.exit(130)
 
 

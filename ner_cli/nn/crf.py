@@ -35,9 +35,9 @@ class CrfCache:
     trans: np.ndarray  # (C, C) A plus constraint penalties
     start: np.ndarray  # (C,)
     end: np.ndarray  # (C,)
-    alpha: np.ndarray  # (B, T, C) log forward scores
-    beta: np.ndarray  # (B, T, C) log backward scores
-    log_z: np.ndarray  # (B,) log partition (0 for empty sentences)
+    alpha: np.ndarray  # (B, T, C) log forward scores, each row rescaled to peak at 0
+    beta: np.ndarray  # (B, T, C) log backward scores, each row rescaled to peak at 0
+    log_z: np.ndarray  # (B,) float64 log partition (0 for empty sentences)
     param_dtype: np.dtype  # dtype of A, for the returned dA
 
 
@@ -72,34 +72,54 @@ def _log_matmul(v: np.ndarray, exp_trans: np.ndarray, top: float) -> np.ndarray:
     return m + top + np.log(np.maximum(prod, np.finfo(v.dtype).tiny))
 
 
-def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """alpha (B, T, C): ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``.
+def _normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x - max(x)`` over the last axis, and ``max(x)`` (B,): a row of log scores rescaled to peak at 0."""
+    c = x.max(axis=-1)
+    return x - c[..., None], c
 
-    Past a sentence's end alpha is carried forward, so ``alpha[:, T-1]`` is its last valid row.
+
+def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled forward recursion: (alpha_hat (B, T, C), log_scale (B,) float64).
+
+    ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``. Each row is stored
+    rescaled, ``alpha_hat_t = alpha_t - c_t`` with ``c_t = max(alpha_t)`` taken from the rescaled previous row,
+    and the c_t are summed in float64: the stored numbers stay near 0 whatever the length, so float32 keeps
+    its precision on a 100,000-token sentence (raw alpha grows to ~1e6 there, where a float32 step is 0.1).
+    ``log alpha_t = alpha_hat_t + log_scale_t``. Past a sentence's end alpha_hat is carried forward, so
+    ``alpha_hat[:, T-1]`` is its last valid row and ``log_scale`` its total.
     """
     B, T, C = S.shape
     alpha = np.empty_like(S)
+    scale = np.zeros(B, dtype=np.float64)
     if T == 0:
-        return alpha
+        return alpha, scale
     exp_trans, top = _exp_trans(trans)
-    alpha[:, 0] = start + S[:, 0]
+    alpha[:, 0], c = _normalised(start + S[:, 0])
+    scale += c
     for t in range(1, T):
-        new = _log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t]
+        new, c = _normalised(_log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t])
         alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
-    return alpha
+        scale += np.where(mask[:, t], c, 0)
+    return alpha, scale
 
 
 def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """beta (B, T, C): ``beta_L = end``, ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``."""
+    """Scaled backward recursion, beta_hat (B, T, C): ``beta_L = end``,
+    ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``, each row rescaled to peak at 0 (as alpha_hat).
+
+    The scales are not needed: marginals are normalised per position, where they cancel.
+    """
     B, T, C = S.shape
     beta = np.empty_like(S)
     if T == 0:
         return beta
     exp_trans_t, top = _exp_trans(trans.T)
-    beta[:, T - 1] = end
+    end_hat = _normalised(end)[0]
+    beta[:, T - 1] = end_hat
     for t in range(T - 2, -1, -1):
-        new = _log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top)
-        beta[:, t] = np.where(mask[:, t + 1, None], new, end)
+        new = _normalised(_log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top))[0]
+        beta[:, t] = np.where(mask[:, t + 1, None], new, end_hat)
     return beta
 
 
@@ -145,29 +165,37 @@ def crf_nll(
     trans = with_constraints(A, allowed, (C, C), dtype)
     start = with_constraints(A_start, start_ok, (C,), dtype)
     end = with_constraints(A_end, end_ok, (C,), dtype)
-    alpha = log_forward(S, mask, trans, start)
+    alpha, scale = log_forward(S, mask, trans, start)
     beta = log_backward(S, mask, trans, end)
-    log_z = np.zeros(S.shape[0], dtype=dtype)
+    log_z = np.zeros(S.shape[0], dtype=np.float64)
     if S.shape[1] > 0:
-        log_z = np.where(lengths > 0, _lse(alpha[:, -1] + end, axis=1), 0).astype(dtype)
-    loss = float((log_z - gold_score(S, tags, mask, trans, start, end)).sum())
+        log_z = np.where(lengths > 0, scale + _lse(alpha[:, -1] + end, axis=1), 0)
+    loss = float((log_z - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
     cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype)
     return loss, cache
 
 
-def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
-    """Node marginals (B, T, C) ``exp(alpha + beta - logZ)`` and pairwise ones summed over b, t (C, C).
+def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """exp(x) normalised to sum 1 over `axes` (max subtracted first)."""
+    e = np.exp(x - x.max(axis=axes, keepdims=True))
+    return e / e.sum(axis=axes, keepdims=True)
 
-    Pairwise: ``p(y_{t-1}=i, y_t=j) = exp(alpha_{t-1}[i] + A[i, j] + S_t[j] + beta_t[j] - logZ)``.
+
+def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
+    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C), from the rescaled tables.
+
+    ``p(y_t = j) = alpha_t[j] beta_t[j] / Z`` and ``sum_j alpha_t[j] beta_t[j] = Z`` at every t, so the node
+    marginals are a softmax over j of ``alpha_hat_t + beta_hat_t``: each position normalised on its own, the
+    scales cancel, and no large logZ is subtracted (exact in any length). Pairwise likewise:
+    ``p(y_{t-1}=i, y_t=j)`` is a softmax over (i, j) of ``alpha_hat_{t-1}[i] + A[i, j] + S_t[j] + beta_hat_t[j]``.
     Both are zero at padding positions.
     """
     c = cache
-    lz = c.log_z[:, None, None]
-    node = np.exp(c.alpha + c.beta - lz) * c.mask[:, :, None]
+    node = _softmax_last(c.alpha + c.beta, (2,)) * c.mask[:, :, None]
     if c.S.shape[1] < 2:
         return node, np.zeros_like(c.trans)
     right = (c.S + c.beta)[:, 1:, None, :]  # (B, T-1, 1, C)
-    pair = np.exp(c.alpha[:, :-1, :, None] + c.trans + right - lz[..., None]) * c.mask[:, 1:, None, None]
+    pair = _softmax_last(c.alpha[:, :-1, :, None] + c.trans + right, (2, 3)) * c.mask[:, 1:, None, None]
     return node, pair.sum(axis=(0, 1))
 
 
