@@ -92,3 +92,7 @@ class UsageError(NerError, ValueError):
     """A bad argument to a library function or a command (an unknown output format, say)."""
 
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the CLI's handler: stops like Ctrl-C (cleanly, keeping what is saved), exit 143."""

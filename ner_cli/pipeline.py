@@ -14,12 +14,14 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from .errors import UsageError
+from .errors import DataError, UsageError
 from .io.tokenize import split_sentences, tokenize, tokenize_lines
-from .io.writers import FORMATS, sentence_entities
+from .io.writers import FORMATS, format_conll, sentence_entities
 from .tagger import Tagger
 
 CHUNK_LINES = 2000
+CHUNK_CHARS = 1 << 20          # and at most ~1M characters a chunk: memory follows bytes, not lines (R3)
+MAX_LINE_CHARS = 10_000_000    # one line is one sentence (or paragraph) tagged at once: ~40x its size in memory
 
 
 def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int], list[int]]]:
@@ -45,6 +47,11 @@ def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -
     sentences = [s[0] for sents in per_line for s in sents if s[0]]
     tags = iter(tagger.predict(sentences))
     out = []
+    if fmt == "conll":                                             # a blank line after each sentence
+        for sents in per_line:
+            found = [format_conll(t, next(tags)) for t, _, _ in sents if t]
+            out.append("".join(found) or "\n")
+        return out
     for line, sents in zip(lines, per_line, strict=True):
         toks: list[str] = []
         starts: list[int] = []
@@ -63,10 +70,24 @@ def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -
     return out
 
 
-def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
-    """Lines without their end-of-line characters, in lists of `size`."""
-    it = (line.rstrip("\r\n") for line in lines)
-    while batch := list(itertools.islice(it, size)):
+def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHARS,
+           name: str = "<input>") -> Iterator[list[str]]:
+    """Lines without their end-of-line characters, in lists of at most `size` lines and (unless one line is
+    longer) `chars` characters. A line longer than MAX_LINE_CHARS is a DataError naming it."""
+    batch: list[str] = []
+    total = 0
+    for lineno, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(name, lineno, f"a line of at most {MAX_LINE_CHARS:,} characters (one sentence, or "
+                            "one paragraph with --paragraphs)", f"{len(line):,}",
+                            hint="split the text into lines, e.g. one sentence or paragraph a line")
+        if batch and (len(batch) >= size or total + len(line) > chars):
+            yield batch
+            batch, total = [], 0
+        batch.append(line)
+        total += len(line)
+    if batch:
         yield batch
 
 
@@ -93,7 +114,7 @@ def tag_chunks(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", 
     data = model if isinstance(model, bytes) else model.to_bytes()
     cached_tagger(data)                                            # fail early, in this process, if invalid
     ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with ctx.Pool(workers, initializer=cached_tagger, initargs=(data,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
         pending: deque = deque()
         for batch in chunks(lines, chunk_lines):
             pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs),)))
@@ -125,6 +146,15 @@ def cached_tagger(model_bytes: bytes) -> Tagger:
     return _cache[key]
 
 
+def _init_worker(model_bytes: bytes) -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the parent stops the pool,
+    so an interrupt prints one "interrupted", not a traceback per worker (T11)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cached_tagger(model_bytes)
+
+
 def _work(args: tuple[list[str], str, bool]) -> list[str]:
     """A chunk tagged in a worker process, with the model its initializer loaded into the cache."""
     lines, fmt, paragraphs = args
@@ -135,7 +165,6 @@ def _work(args: tuple[list[str], str, bool]) -> list[str]:
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
     """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
     from .io.conll import parse_conll_lines
-    from .io.writers import format_conll
 
     sentences = parse_conll_lines(stream, name=name, require_tags=False)
     while batch := [s.words for s in itertools.islice(sentences, chunk)]:

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import NerError
+from ..errors import NerError, Terminated, UsageError
 from ..tags import SCHEMES
 
 # The matrices here are small (a minibatch x a few hundred): one BLAS thread is faster than two fighting
@@ -64,9 +64,10 @@ def user_errors() -> Iterator[None]:
         if e.hint:
             _stderr(f"hint: {e.hint}", "yellow")
         raise typer.Exit(e.exit_code) from None
-    except KeyboardInterrupt:
-        _stderr("interrupted", "yellow")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as e:                         # Ctrl-C, or SIGTERM (Terminated)
+        terminated = isinstance(e, Terminated)
+        _stderr("terminated" if terminated else "interrupted", "yellow")
+        raise typer.Exit(143 if terminated else 130) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
         raise typer.Exit(0) from None
@@ -201,7 +202,7 @@ def _refuse_swapped(model: Path, data: Path) -> None:
 
     with contextlib.suppress(OSError):
         if model.is_file() and data.is_file() and not zipfile.is_zipfile(model) and zipfile.is_zipfile(data):
-            raise NerError(f"{model} is not a model file but {data} is: the arguments look swapped",
+            raise UsageError(f"{model} is not a model file but {data} is: the arguments look swapped",
                            hint=f"ner eval MODEL DATA, e.g. ner eval {data} {model}")
 
 
@@ -248,8 +249,13 @@ def tag(
 ) -> None:
     """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
     with user_errors():
+        if input_format == InputFormat.conll and (fmt != TagFormat.conll or paragraphs or workers > 1):
+            given = [o for o, on in (("--format " + fmt.value, fmt != TagFormat.conll), ("--paragraphs", paragraphs),
+                                     (f"--workers {workers}", workers > 1)) if on]
+            raise UsageError(f"--input conll takes no {', '.join(given)}: CoNLL input is already split into "
+                             "sentences and tokens, and is written back as CoNLL (token<TAB>tag) by one process")
         if workers > MAX_WORKERS:
-            raise NerError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
+            raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
                            "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
         from ..pipeline import tag_conll_input, tag_lines
         from ..tagger import Tagger
@@ -263,7 +269,7 @@ def tag(
             _stderr(f"using model {path} ({why})", "dim")
         counter = _LineCounter(_open_text(file))
         if input_format == InputFormat.conll:
-            pieces = tag_conll_input(tagger, counter, file)
+            pieces = tag_conll_input(tagger, counter, file if file != "-" else "<stdin>")
         else:
             pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers)
         with tag_progress() as update:
@@ -365,5 +371,14 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
     """Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand."""
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    """The console script: SIGTERM stops a command the way Ctrl-C does (a training run keeps its checkpoint,
+    worker processes are stopped and their semaphores released), then exits 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()
