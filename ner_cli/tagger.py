@@ -18,7 +18,7 @@ from .features.featurizer import Encoded, Featurizer, SuffixTable
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
-from .nn.model import ModelSpec, Params, log_softmax, pad_by_lengths, scores
+from .nn.model import MAX_PADDED_TOKENS, ModelSpec, Params, length_groups, log_softmax, pad_by_lengths, scores
 from .tags import iob2_label_map, transition_mask
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
@@ -82,7 +82,7 @@ class Tagger:
         s = 0
         while s < len(enc.lengths):
             e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
-            e = max(e, s + 1)
+            e = s + length_groups(enc.lengths[s:max(e, s + 1)], MAX_PADDED_TOKENS)[0][1]   # padding bounded too
             a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             out[a:b] = self._decode(self.scores(enc, a, b), enc.lengths[s:e])
             s = e

@@ -497,3 +497,68 @@ def test_t11_interrupting_workers(tiny_model, tmp_path, how):
     err = err.decode()
     assert "Traceback" not in err and "leaked" not in err, err
     assert proc.returncode == (143 if how == "SIGTERM" else 130), err
+
+
+# ---- R4: padding memory ----------------------------------------------------------------------------------
+
+def _short_and_one_long(n_short: int, long: int) -> list[list[str]]:
+    return [["Ana", "flew", "to", "Lisbon", "."]] * n_short + [["word"] * long]
+
+
+def test_r4_crf_training_batch_pads_within_a_memory_bound():
+    """A batch of many short sentences and one long one: the CRF pads groups, not everything to the longest."""
+    import tracemalloc
+
+    from ner_cli.features.featurizer import Featurizer
+    from ner_cli.features.vocab import build_vocab, count_words
+    from ner_cli.nn.model import Batch, ModelSpec, backward, forward, init_params
+
+    sentences = _short_and_one_long(300, 5000)
+    vocab = build_vocab(count_words(sentences, lowercase=True), min_count=1, lowercase=True)
+    enc = Featurizer(vocab, 1, False).encode(sentences, np.zeros(sum(map(len, sentences)), dtype=np.int64))
+    spec = ModelSpec(vocab_size=len(vocab), n_classes=9, window=1, dim=4, case_dim=0, hidden=4, loss="crf")
+    params = init_params(spec, np.random.default_rng(0))
+    batch = Batch(enc.words, None, enc.targets, enc.lengths)
+    tracemalloc.start()
+    loss, cache = forward(params, spec, batch, np.random.default_rng(0))
+    grads = backward(params, spec, cache)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.isfinite(loss) and all(np.isfinite(getattr(g, "values", g)).all() for g in grads.values())
+    assert peak < 150e6, f"{peak / 1e6:.0f} MB"                      # padding all 301 to 5,000 tokens: > 500 MB
+
+
+def test_r4_grouped_crf_loss_equals_the_padded_one():
+    from ner_cli.nn import model
+
+    rng = np.random.default_rng(1)
+    lengths = np.array([3, 1, 7, 2, 5])
+    S = rng.normal(size=(lengths.sum(), 4))
+    y = rng.integers(0, 4, lengths.sum())
+    params = {"A": rng.normal(size=(4, 4)), "A_start": rng.normal(size=4), "A_end": rng.normal(size=4)}
+    whole = model._crf_loss(params, S, y, lengths)
+    old = model.MAX_PADDED_TOKENS
+    try:
+        model.MAX_PADDED_TOKENS = 8                                  # forces several groups
+        grouped = model._crf_loss(params, S, y, lengths)
+    finally:
+        model.MAX_PADDED_TOKENS = old
+    assert grouped[0] == pytest.approx(whole[0])
+    np.testing.assert_allclose(grouped[1], whole[1], atol=1e-12)
+    for k in whole[2]:
+        np.testing.assert_allclose(grouped[2][k], whole[2][k], atol=1e-12)
+
+
+def test_r4_decoding_pads_within_a_memory_bound(tiny_model):
+    import tracemalloc
+
+    from ner_cli.tagger import Tagger
+
+    tagger = Tagger.load(tiny_model)
+    sentences = _short_and_one_long(1500, 20_000)
+    tracemalloc.start()
+    tags = tagger.predict(sentences)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [len(t) for t in tags] == [len(s) for s in sentences]
+    assert peak < 150e6, f"{peak / 1e6:.0f} MB"                      # 1,501 x 20,000 padded positions: > 1 GB

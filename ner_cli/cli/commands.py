@@ -151,6 +151,8 @@ def train(
             for line in interrupted_lines(run):
                 _stderr(line)
             raise
+        finally:
+            run.close()
         for line in training_summary(run.finish()):
             _stderr(line)
 
