@@ -316,7 +316,7 @@ def check_output(cfg: Config, inputs: Iterable[str | Path] = ()) -> None:
     if Path(os.path.realpath(p)).parts[1:2] in (("dev",), ("proc",)):
         raise ConfigError(f"output.path: cannot write to {p.parent}: no place for model files", hint=hint)
     collide = [str(q) for q in (*[getattr(cfg.data, k) for k in ("train", "dev", "test")], *inputs)
-               if q is not None and any(_same_file(q, out) for out in (p, checkpoint_path(p)))]
+               if q is not None and any(same_file(q, out) for out in (p, checkpoint_path(p)))]
     if collide:
         raise ConfigError(f"output.path: {p} (or its checkpoint) is the input {collide[0]}; training would "
                           "overwrite it", hint=hint)
@@ -331,7 +331,7 @@ def check_output(cfg: Config, inputs: Iterable[str | Path] = ()) -> None:
                           hint=hint) from None
 
 
-def _same_file(a: str | Path, b: str | Path) -> bool:
+def same_file(a: str | Path, b: str | Path) -> bool:
     """Do two paths name the same existing file (same device and inode, through links and relative paths)?"""
     try:
         return os.path.samefile(a, b)

@@ -562,3 +562,139 @@ def test_r4_decoding_pads_within_a_memory_bound(tiny_model):
     tracemalloc.stop()
     assert [len(t) for t in tags] == [len(s) for s in sentences]
     assert peak < 150e6, f"{peak / 1e6:.0f} MB"                      # 1,501 x 20,000 padded positions: > 1 GB
+
+
+# ---- W3, W5, W6, W8, W9, T5: training outputs and checkpoints ------------------------------------------------
+
+def test_w3_outputs_never_destroy_inputs(cli, tiny_model, tmp_path):
+    cfg = write_config(tmp_path)
+    train = tmp_path / "train.txt"
+    test = tmp_path / "test.txt"
+    test.write_text("Ana B-PER\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in (cfg, train, test)}
+    for args in (["-o", train], ["-o", cfg], ["--set", f"data.test={test}", "-o", test],
+                 ["-o", tmp_path / "link.npz"]):
+        if args[-1] == tmp_path / "link.npz":
+            (tmp_path / "link.npz").symlink_to(train)
+        out = error(cli("train", cfg, *args))
+        assert "output.path" in out and "epoch" not in out
+    model = tmp_path / "m.npz"
+    model.write_bytes(tiny_model.read_bytes())
+    gold = tmp_path / "gold.txt"
+    gold.write_text("Ana B-PER\nflew O\n", encoding="utf-8")
+    before.update({model: model.read_bytes(), gold: gold.read_bytes()})
+    for target in (gold, model):
+        assert "--predictions" in error(cli("eval", model, gold, "-p", target))
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
+def test_w6_devices_are_refused_as_training_output(cli, tmp_path):
+    cfg = write_config(tmp_path)
+    out = error(cli("train", cfg, "-o", "/dev/null"))
+    assert "not a regular file" in out
+    assert not Path("/dev/null.ckpt").exists()
+
+
+def test_w5_one_training_run_per_model_file(cli, tmp_path):
+    from ner_cli.io.checkpoint import lock_output, release_output
+
+    cfg = write_config(tmp_path)
+    held = lock_output(tmp_path / "m.npz")                     # another run is writing m.npz
+    try:
+        out = error(cli("train", cfg), code=1)
+        assert "another `ner train`" in out and not (tmp_path / "m.npz").exists()
+    finally:
+        release_output(held)
+    no_traceback(result := cli("train", cfg))
+    assert result.exit_code == 0 and not (tmp_path / ".m.npz.lock").exists()
+
+
+def test_w8_stale_temporaries_are_removed(cli, tmp_path):
+    cfg = write_config(tmp_path)
+    stale = [tmp_path / ".m.npz.ckpt.abcd1234.tmp", tmp_path / ".m.npz.x1y2z3w4.tmp"]
+    others = [tmp_path / ".m.npz.ckpt.notours.tmp.keep", tmp_path / ".other.npz.abcd1234.tmp"]
+    for p in stale + others:
+        p.write_bytes(b"x" * 100)
+    no_traceback(result := cli("train", cfg))
+    assert result.exit_code == 0
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in others)
+
+
+def test_w9_interrupt_before_any_save_says_so(tmp_path, tiny_model):
+    from ner_cli.config import load_config
+    from ner_cli.render import interrupted_lines
+    from ner_cli.train import TrainingRun
+
+    (tmp_path / "m.npz").write_bytes(tiny_model.read_bytes())    # an older model at -o
+    run = TrainingRun(load_config(write_config(tmp_path)))
+    try:
+        text = " ".join(interrupted_lines(run))
+    finally:
+        run.close()
+    assert "nothing saved by this run" in text and "(epoch 0)" not in text
+
+
+def _damage(ckpt: Path, how: str) -> None:
+    with np.load(ckpt, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    state = json.loads(arrays["__state__"].tobytes())
+    if how == "state is a list":
+        state = [state]
+    elif how == "no config":
+        del state["config"]
+    elif how == "no optim.t":
+        del arrays["optim.t"]
+    elif how == "extra section":
+        state["config"]["bogus"] = {"x": 1}
+    elif how == "epoch is a string":
+        state["epoch"] = "x"
+    elif how == "lr is null":
+        state["lr"] = None
+    elif how == "bad rng state":
+        state["rng"] = {"bit_generator": "PCG64", "state": "x"}
+    elif how == "wrong moment shape":
+        key = next(k for k in arrays if k.startswith("optim.m."))
+        arrays[key] = arrays[key][..., :1]
+    elif how == "complex W":
+        arrays["param.W"] = arrays["param.W"].astype(np.complex64)
+    elif how == "no Adam moments":
+        arrays = {k: v for k, v in arrays.items() if not k.startswith(("optim.m.", "optim.v."))}
+    elif how == "config not a mapping":
+        state["config"] = "x"
+    elif how == "history is a number":
+        state["history"] = 3
+    elif how == "nan in a moment":
+        key = next(k for k in arrays if k.startswith("optim.v."))
+        arrays[key] = np.full_like(arrays[key], np.nan)
+    elif how == "a pickled member":
+        arrays["param.W"] = np.array([{"a": 1}], dtype=object)
+    arrays["__state__"] = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    ckpt.write_bytes(buf.getvalue())
+
+
+DAMAGE = ["state is a list", "no config", "no optim.t", "extra section", "epoch is a string", "lr is null",
+          "bad rng state", "wrong moment shape", "complex W", "no Adam moments", "config not a mapping",
+          "history is a number", "nan in a moment", "a pickled member"]
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory) -> tuple[Path, bytes]:
+    from ner_cli.config import load_config
+    from ner_cli.train import train
+
+    root = tmp_path_factory.mktemp("ckpt")
+    cfg = write_config(root)
+    train(load_config(cfg))
+    return cfg, (root / "m.npz.ckpt").read_bytes()
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_t5_damaged_checkpoints_are_refused(cli, trained_checkpoint, how):
+    cfg, good = trained_checkpoint
+    ckpt = cfg.parent / "m.npz.ckpt"
+    ckpt.write_bytes(good)
+    _damage(ckpt, how)
+    out = error(cli("train", cfg, "--resume", "--set", "train.epochs=2"))
+    assert "m.npz.ckpt" in out

@@ -179,12 +179,16 @@ def eval_(
     with user_errors():
         import json
 
+        from ..config import same_file
         from ..evaluate import score_file
         from ..io.writers import write_predictions
         from ..render import evaluation_text
         from ..tagger import Tagger
 
         stdout = _Stdout()
+        if output is not None and (same_file(output, data) or same_file(output, model)):
+            raise UsageError(f"--predictions {output} is an input of this command; writing it would destroy it",
+                             hint="write the predictions to another file")
         _refuse_swapped(model, data)
         tagger = Tagger.load(model)
         scored = score_file(tagger, data, token_col=token_col, tag_col=tag_col, repair=repair)
