@@ -698,3 +698,35 @@ def test_t5_damaged_checkpoints_are_refused(cli, trained_checkpoint, how):
     _damage(ckpt, how)
     out = error(cli("train", cfg, "--resume", "--set", "train.epochs=2"))
     assert "m.npz.ckpt" in out
+
+
+# ---- W13: token accuracy as conlleval counts it ----------------------------------------------------------------
+
+def _conlleval_accuracy(path: Path) -> tuple[int, int]:
+    """conlleval.pl's token counting on a 'token gold guessed' file: tokens, and tokens whose two tags are equal
+    as written (its `$correctTags`)."""
+    tokens = correct = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            continue
+        tokens += 1
+        correct += fields[-1] == fields[-2]
+    return tokens, correct
+
+
+@pytest.mark.parametrize("gold", [
+    "Ana I-PER\nCosta I-PER\nflew O\nto O\nLisbon I-LOC\nand O\nPorto I-LOC\nB-LOC B-LOC\n\nEU I-ORG\n",   # IOB1
+    "Ana O\nCosta I-PER\nflew I-LOC\nto O\nLisbon I-LOC\n\nBob B-PER\nI-PER I-LOC\n",                   # needs --repair
+    "Ana B-PER\nCosta E-PER\nflew O\nin O\nLisbon S-LOC\n",                                               # IOBES
+])
+def test_w13_token_accuracy_matches_conlleval_on_the_written_tags(cli, tiny_model, tmp_path, gold):
+    f = tmp_path / "gold.txt"
+    f.write_text(gold, encoding="utf-8")
+    pred = tmp_path / "pred.txt"
+    result = cli("eval", tiny_model, f, "--repair", "-p", pred, "-f", "json")
+    no_traceback(result)
+    scores = json.loads(result.stdout)["entity"]
+    tokens, correct = _conlleval_accuracy(pred)
+    assert [r.split()[:2] for r in pred.read_text().splitlines() if r] == [r.split() for r in gold.splitlines() if r]
+    assert (scores["tokens"], scores["correct_tags"]) == (tokens, correct)

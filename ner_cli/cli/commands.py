@@ -195,7 +195,7 @@ def eval_(
         _warn_disjoint_labels(tagger, scored.corpus, data)
         ev = scored.evaluation
         if output is not None:
-            write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
+            write_predictions(output, scored.corpus.words, scored.corpus.tags_as_written, scored.pred_written)
         if fmt == EvalFormat.json:
             stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
             return

@@ -19,6 +19,11 @@ class Corpus:
     tags: list[list[str]]
     lines: list[int]          # 1-based line of each sentence's first token
     scheme: str
+    written: list[list[str]] | None = None   # the tags as written in the file, before any repair
+
+    @property
+    def tags_as_written(self) -> list[list[str]]:
+        return self.tags if self.written is None else self.written
 
     @property
     def n_tokens(self) -> int:
@@ -40,6 +45,7 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
     lines = [s.line for s in sentences]
     if scheme == "auto":
         scheme = detect_scheme(tags)
+    written = list(tags)                                  # repair replaces sequences; these stay as written
     for k, seq in enumerate(tags):
         problems = invalid_transitions(seq, scheme)
         if not problems:
@@ -50,7 +56,7 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
                             hint="fix the file, or read it as conlleval does: --repair (ner eval), "
                                  "--set data.repair=true (ner train)")
         tags[k] = repair_tags(seq, scheme)
-    return Corpus(str(path), words, tags, lines, scheme)
+    return Corpus(str(path), words, tags, lines, scheme, written)
 
 
 def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: bool = False, token_col: int = 0,
