@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
 import math
 import os
 import types
@@ -326,9 +327,12 @@ def check_output(cfg: Config, inputs: Iterable[str | Path] = ()) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.ckpt.", suffix=".tmp", dir=p.parent)
         os.close(fd)
         os.unlink(tmp)
-    except OSError as e:
-        raise ConfigError(f"output.path: cannot write to {p.parent} (as {excerpt(p.name, 60)}): {e.strerror or e}",
-                          hint=hint) from None
+    except OSError as e:                    # a name too long is the config's fault; no permission, a full disk...
+        from .errors import EnvironmentFault
+
+        fault = ConfigError if e.errno == errno.ENAMETOOLONG else EnvironmentFault
+        raise fault(f"output.path: cannot write to {p.parent} (as {excerpt(p.name, 60)}): {e.strerror or e}",
+                    hint=hint) from None
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli.cli.commands import app
-from ner_cli.errors import DataError, ModelFileError
+from ner_cli.errors import ConfigError, DataError, ModelFileError
 from ner_cli.io.conll import parse_conll_lines, read_conll
 from ner_cli.io.modelfile import META_KEY, load_model_arrays
 
@@ -730,3 +730,56 @@ def test_w13_token_accuracy_matches_conlleval_on_the_written_tags(cli, tiny_mode
     tokens, correct = _conlleval_accuracy(pred)
     assert [r.split()[:2] for r in pred.read_text().splitlines() if r] == [r.split() for r in gold.splitlines() if r]
     assert (scores["tokens"], scores["correct_tags"]) == (tokens, correct)
+
+
+# ---- properties of the readers and helpers touched (hypothesis) ---------------------------------------------
+
+_line = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), max_size=8)   # one field
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_line, st.sampled_from(["\n", "\r", "\r\n"])), min_size=1, max_size=8), st.data())
+def test_utf8_errors_name_the_logical_line_and_column(lines, data):
+    """One undecodable byte anywhere in a file with mixed LF / CR / CRLF line ends: its logical line and column."""
+    k = data.draw(st.integers(0, len(lines) - 1))
+    text, eol = lines[k]
+    col = data.draw(st.integers(0, len(text)))
+    lines[k] = (text[:col] + "\udcff" + text[col:], eol)               # a lone 0xff byte once encoded
+    raw = "".join(t + e for t, e in lines).encode("utf-8", "surrogateescape")
+    with pytest.raises(DataError) as e:
+        list(parse_conll_lines(io.BytesIO(raw), "f", require_tags=False))
+    assert e.value.line == k + 1 and f"column {len(text[:col].encode()) + 1}" in e.value.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.sampled_from(["train.lr", "train.seed", "model.activation", "output.path",
+                                               "data.dev", "model.window", "bogus.key"]))
+def test_any_override_value_is_a_config_or_a_short_error(value, key):
+    from ner_cli.config import build_config
+
+    try:
+        build_config({}, [f"{key}={value}"])
+    except ConfigError as e:
+        assert len(e.message) < 600
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"{type(e).__name__}: {e}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=30), max_size=40), st.integers(1, 5), st.integers(1, 60))
+def test_chunks_keep_every_line_in_bounded_chunks(lines, size, chars):
+    from ner_cli.pipeline import chunks
+
+    got = list(chunks([line + "\n" for line in lines], size, chars))
+    assert [x for c in got for x in c] == [line.rstrip("\r\n") for line in lines]
+    assert all(c and len(c) <= size and (len(c) == 1 or sum(map(len, c)) <= chars) for c in got)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 50), max_size=30), st.integers(1, 200))
+def test_length_groups_partition_within_the_budget(lengths, budget):
+    from ner_cli.nn.model import length_groups
+
+    groups = length_groups(np.array(lengths, dtype=np.int64), budget)
+    assert [i for a, b in groups for i in range(a, b)] == list(range(len(lengths)))
+    assert all(b - a == 1 or (b - a) * max(lengths[a:b]) <= budget for a, b in groups)
