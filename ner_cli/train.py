@@ -120,6 +120,10 @@ class Trainer:
             self.optimizer.step(self.params, backward(self.params, spec, cache))
             total += loss
             yield Step(self.epoch, i + 1, len(parts), loss)
+        bad = [k for k, p in self.params.items() if not np.isfinite(p).all()]
+        if bad:                      # a finite loss, then an update to inf/NaN: never save (or score) such a model
+            raise TrainingDiverged(f"parameters {', '.join(bad)} became NaN or infinite in epoch {self.epoch}",
+                                   hint=self._divergence_hint())
         self.optimizer.lr *= self.cfg.train.lr_decay
         ev = None
         is_best = True

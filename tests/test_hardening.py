@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 import warnings
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -203,8 +204,6 @@ def check_paragraph_sentences(data: bytes, result) -> None:
 def hostile_model(rng: random.Random, arrays: dict, meta0: dict) -> bytes:
     """Issue 11's model files: a bare .npy (T1), metadata nested 100,000 deep (T2), a 5,000-digit version (T3),
     too few casing rows (T4), members with unknown names or headers declaring gigabytes (R2)."""
-    import zipfile
-
     kind = rng.randrange(6)
     if kind == 0:
         buf = io.BytesIO()
@@ -492,8 +491,8 @@ def test_fuzz_cli_never_tracebacks(cli, tiny_model, tmp_path, monkeypatch):
         tried["model"] += 1
         if clean(result, f"{args}"):
             ok["model"] += 1
-        elif args[1] == gold and r >= .25:
-            assert "swapped" in result.output or "not a valid" in result.output, result.output
+        elif args[1] == gold and zipfile.is_zipfile(m):
+            assert "swapped" in result.output, result.output
 
     # 4. configs: missing/unknown/misspelt keys, wrong types, negative sizes, missing paths, bad YAML; issue 11's
     #    deep nesting, huge integers, alias bombs, NUL bytes, over-long names, outputs that are inputs or devices

@@ -783,3 +783,17 @@ def test_length_groups_partition_within_the_budget(lengths, budget):
     groups = length_groups(np.array(lengths, dtype=np.int64), budget)
     assert [i for a, b in groups for i in range(a, b)] == list(range(len(lengths)))
     assert all(b - a == 1 or (b - a) * max(lengths[a:b]) <= budget for a, b in groups)
+
+
+def test_w7_divergence_hint_fits_the_config(cli, tmp_path):
+    cfg = write_config(tmp_path, train={"epochs": 2})
+    for optimizer, adam_hint in (("adam", False), ("sgd", True)):
+        out = error(cli("train", cfg, "--set", f"train.optimizer={optimizer}", "--set", "train.lr=1e30"))
+        assert "training loss became" in out and ("optimizer=adam" in out) == adam_hint, out
+
+
+def test_a_run_never_saves_parameters_that_became_nan(cli, tmp_path):
+    """Found by the fuzz test: lr = 1e50 keeps the first losses finite, then the update makes the weights NaN."""
+    cfg = write_config(tmp_path)
+    out = error(cli("train", cfg, "--set", "train.optimizer=sgd", "--set", "train.lr=" + "9" * 50))
+    assert "NaN or infinite" in out and not (tmp_path / "m.npz").exists()
