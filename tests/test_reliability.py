@@ -797,3 +797,12 @@ def test_a_run_never_saves_parameters_that_became_nan(cli, tmp_path):
     cfg = write_config(tmp_path)
     out = error(cli("train", cfg, "--set", "train.optimizer=sgd", "--set", "train.lr=" + "9" * 50))
     assert "NaN or infinite" in out and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("entries", ["1", "2", "3"])
+def test_t8_gradcheck_with_very_few_entries(cli, tmp_path, entries):
+    """Found by the fuzz test: --entries 1 and 2 asked for a negative number of embedding rows."""
+    cfg = write_config(tmp_path)
+    result = cli("gradcheck", cfg, "--entries", entries, "--sentences", "1")
+    no_traceback(result)
+    assert result.exit_code == 0 and "all gradients match" in result.output

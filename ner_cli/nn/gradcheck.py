@@ -40,9 +40,10 @@ def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng:
         return np.arange(size)
     if name in ("E", "K", "X"):
         ids = {"E": batch.words, "K": batch.cases, "X": batch.suffixes}[name]
-        rows = rng.choice(np.unique(ids), size=n - 2)
+        n_used = n - 2 if n > 2 else n                             # and 2 anywhere, when there are more than 2
+        rows = rng.choice(np.unique(ids), size=n_used)
         used = rows * shape[1] + rng.integers(0, shape[1], len(rows))
-        return np.concatenate([used, rng.integers(0, size, 2)])
+        return np.concatenate([used, rng.integers(0, size, n - n_used)])
     return rng.choice(size, size=n, replace=False)
 
 
