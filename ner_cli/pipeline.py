@@ -23,12 +23,14 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import DataError, UsageError
 from .io.tokenize import TokenizedChunk, split_sentences, tokenize, tokenize_chunk
 from .io.writers import FORMATS, RENDERERS, TaggedChunk
 from .tagger import Tagger
 
 CHUNK_LINES = 2000
+CHUNK_CHARS = 1 << 20          # and at most ~1M characters a chunk: memory follows bytes, not lines (R3)
+MAX_LINE_CHARS = 10_000_000    # one line is one sentence (or paragraph) tagged at once: ~40x its size in memory
 
 
 def tokenize_paragraphs(lines: list[str]) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
@@ -81,16 +83,27 @@ def line_documents(lines: list[str]) -> np.ndarray:
     return np.cumsum(blank)
 
 
-def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
-    """Lines without their end-of-line characters, in lists of `size` or more: a chunk that has reached
-    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size`."""
-    it = (line.rstrip("\r\n") for line in lines)
-    while batch := list(itertools.islice(it, size)):
-        while len(batch) < 2 * size and batch[-1].strip():
-            line = next(it, None)
-            if line is None:
-                break
-            batch.append(line)
+def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHARS,
+           name: str = "<input>") -> Iterator[list[str]]:
+    """Lines without their end-of-line characters, in lists of `size` or more lines: a chunk that has reached
+    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size` lines.
+    A chunk never holds more than `chars` characters unless one line is longer (memory follows bytes, R3).
+    A line longer than MAX_LINE_CHARS is a DataError naming it."""
+    batch: list[str] = []
+    total = 0
+    for lineno, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(name, lineno, f"a line of at most {MAX_LINE_CHARS:,} characters (one sentence, or "
+                            "one paragraph with --paragraphs)", f"{len(line):,}",
+                            hint="split the text into lines, e.g. one sentence or paragraph a line")
+        if batch and (total + len(line) > chars or len(batch) >= 2 * size
+                      or (len(batch) >= size and not batch[-1].strip())):
+            yield batch
+            batch, total = [], 0
+        batch.append(line)
+        total += len(line)
+    if batch:
         yield batch
 
 
@@ -117,7 +130,7 @@ def tag_chunks(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", 
     data = model if isinstance(model, bytes) else model.to_bytes()
     cached_tagger(data)                                            # fail early, in this process, if invalid
     ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with ctx.Pool(workers, initializer=cached_tagger, initargs=(data,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
         pending: deque = deque()
         for batch in chunks(lines, chunk_lines):
             pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs),)))
@@ -147,6 +160,15 @@ def cached_tagger(model_bytes: bytes) -> Tagger:
         _cache.clear()
         _cache[key] = Tagger.from_bytes(model_bytes)
     return _cache[key]
+
+
+def _init_worker(model_bytes: bytes) -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the parent stops the pool,
+    so an interrupt prints one "interrupted", not a traceback per worker (T11)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cached_tagger(model_bytes)
 
 
 def _work(args: tuple[list[str], str, bool]) -> list[str]:

@@ -97,7 +97,11 @@ def training_summary(result: TrainResult) -> list[str]:
 def interrupted_lines(run: TrainingRun) -> list[str]:
     """What `ner train` says when Ctrl-C stops it: what is on disk, and how to continue."""
     trainer, out, ckpt = run.trainer, run.out, run.checkpoint
-    kept = f"best model so far: {out} (epoch {trainer.best_epoch}); " if out.is_file() else ""
+    if run.saved_epoch is not None:
+        kept = f"best model so far: {out} (epoch {run.saved_epoch}); "
+    else:                                                  # W9: an older file at -o is not this run's
+        kept = "nothing saved by this run" + (f" ({out} is an older file, left as it was)" if out.exists() else "")
+        kept += "; "
     done = f"checkpoint after epoch {trainer.epoch - 1}: {ckpt}" if ckpt.is_file() else "no checkpoint yet"
     lines = [f"interrupted during epoch {trainer.epoch}. {kept}{done}"]
     if ckpt.is_file():

@@ -20,8 +20,10 @@ from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
 from .nn.model import (
+    MAX_PADDED_TOKENS,
     ModelSpec,
     Params,
+    length_groups,
     log_softmax,
     lookup_tables,
     pad_by_lengths,
@@ -111,7 +113,7 @@ class Tagger:
         s = 0
         while s < len(enc.lengths):
             e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
-            e = max(e, s + 1)
+            e = s + length_groups(enc.lengths[s:max(e, s + 1)], MAX_PADDED_TOKENS)[0][1]   # padding bounded too
             a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
             s = e

@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import NerError, Terminated, UsageError
 from ..tags import SCHEMES
 
 # The matrices here are small (a minibatch x a few hundred): one BLAS thread is faster than two fighting
@@ -41,12 +42,21 @@ def _stderr(message: str, style: str | None = None) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(message, style=style, markup=False)
 
 
+_OUT_OF_MEMORY = (b"error: out of memory\nhint: use a smaller model (model.hidden, model.dim, model.pretrained_limit) "
+                  b"or smaller inputs (train.batch_size, shorter lines)\n")
+
+
+def _out_of_memory() -> None:
+    """Report MemoryError with one system call: nothing to import, nothing to allocate."""
+    with contextlib.suppress(OSError):
+        os.write(2, _OUT_OF_MEMORY)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """NerError -> "error: ..." (+ hint) and its exit code; Ctrl-C -> 130; a closed pipe -> quiet; other OSErrors
-    (full disk, no permission, stdout closed) and MemoryError -> one "error:" line and exit 1."""
-    from ..errors import NerError
-
+    """NerError -> "error: ..." (+ hint) and its exit code (2 bad input, 1 environment); Ctrl-C -> 130; a closed
+    pipe -> quiet; other OSErrors (full disk, no permission, stdout closed) and MemoryError -> one "error:" line
+    and exit 1. The README's exit-code table is this function."""
     try:
         yield
     except NerError as e:
@@ -54,9 +64,10 @@ def user_errors() -> Iterator[None]:
         if e.hint:
             _stderr(f"hint: {e.hint}", "yellow")
         raise typer.Exit(e.exit_code) from None
-    except KeyboardInterrupt:
-        _stderr("interrupted", "yellow")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as e:                         # Ctrl-C, or SIGTERM (Terminated)
+        terminated = isinstance(e, Terminated)
+        _stderr("terminated" if terminated else "interrupted", "yellow")
+        raise typer.Exit(143 if terminated else 130) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
         raise typer.Exit(0) from None
@@ -68,9 +79,7 @@ def user_errors() -> Iterator[None]:
         _quiet_broken_pipe()                               # a failed stdout must not fail again at exit
         raise typer.Exit(1) from None
     except MemoryError:
-        _stderr("error: out of memory", "bold red")
-        _stderr("hint: use a smaller model (model.hidden, model.dim, model.pretrained_limit) or smaller inputs",
-                "yellow")
+        _out_of_memory()
         raise typer.Exit(1) from None
 
 
@@ -121,7 +130,7 @@ def train(
     A checkpoint is written after every epoch; Ctrl-C keeps the best model so far and the checkpoint.
     """
     with user_errors():
-        from ..config import check_paths, load_config
+        from ..config import check_output, check_paths, load_config
         from ..render import interrupted_lines, training_header, training_summary
         from ..train import TrainingRun
         from .progress import TrainingDisplay
@@ -131,6 +140,7 @@ def train(
             overrides.append(f"output.path={output}")
         cfg = load_config(config, overrides)
         check_paths(cfg)
+        check_output(cfg, inputs=[config])
         run = TrainingRun(cfg, resume=resume)
         for line in training_header(run):
             _stderr(line)
@@ -141,6 +151,8 @@ def train(
             for line in interrupted_lines(run):
                 _stderr(line)
             raise
+        finally:
+            run.close()
         for line in training_summary(run.finish()):
             _stderr(line)
 
@@ -167,26 +179,57 @@ def eval_(
     with user_errors():
         import json
 
+        from ..config import same_file
         from ..evaluate import score_file
         from ..io.writers import write_predictions
         from ..render import evaluation_text
         from ..tagger import Tagger
 
         stdout = _Stdout()
-        scored = score_file(Tagger.load(model), data, token_col=token_col, tag_col=tag_col, repair=repair)
+        if output is not None and (same_file(output, data) or same_file(output, model)):
+            raise UsageError(f"--predictions {output} is an input of this command; writing it would destroy it",
+                             hint="write the predictions to another file")
+        _refuse_swapped(model, data)
+        tagger = Tagger.load(model)
+        scored = score_file(tagger, data, token_col=token_col, tag_col=tag_col, repair=repair)
+        _warn_disjoint_labels(tagger, scored.corpus, data)
         ev = scored.evaluation
         if output is not None:
-            write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
+            write_predictions(output, scored.corpus.words, scored.corpus.tags_as_written, scored.pred_written)
         if fmt == EvalFormat.json:
             stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
             return
         stdout.write(evaluation_text(ev))
 
 
+def _refuse_swapped(model: Path, data: Path) -> None:
+    """`ner eval DATA MODEL`: say so, rather than what the model loader makes of a text file."""
+    import zipfile
+
+    with contextlib.suppress(OSError):
+        if model.is_file() and data.is_file() and not zipfile.is_zipfile(model) and zipfile.is_zipfile(data):
+            raise UsageError(f"{model} is not a model file but {data} is: the arguments look swapped",
+                           hint=f"ner eval MODEL DATA, e.g. ner eval {data} {model}")
+
+
+def _warn_disjoint_labels(tagger, corpus, data: Path) -> None:
+    """Entity types of the gold file that share nothing with the model's: every score will be 0; say why."""
+    from ..tags import entity_types
+
+    gold = {t.partition("-")[2] for seq in corpus.tags for t in seq if t != "O"}
+    known = {tagger.target} if tagger.target else set(entity_types(tagger.labels))
+    if gold and known and not gold & known:
+        _stderr(f"warning: {data} has entity types {', '.join(sorted(gold)[:10])}, the model knows "
+                f"{', '.join(sorted(known))}: they share none, so every score is 0", "yellow")
+
+
 class TagFormat(StrEnum):
     conll = "conll"
     jsonl = "jsonl"
     inline = "inline"
+
+
+MAX_WORKERS = 2 * (os.cpu_count() or 1)        # more processes than that only cost memory
 
 
 class InputFormat(StrEnum):
@@ -208,10 +251,18 @@ def tag(
     paragraphs: Annotated[bool, typer.Option("--paragraphs", help="Treat each line as a paragraph and split it "
                                              "into sentences.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to tag with (output stays in "
-                                         "input order).")] = 1,
+                                         f"input order; at most {MAX_WORKERS}).")] = 1,
 ) -> None:
     """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
     with user_errors():
+        if input_format == InputFormat.conll and (fmt != TagFormat.conll or paragraphs or workers > 1):
+            given = [o for o, on in (("--format " + fmt.value, fmt != TagFormat.conll), ("--paragraphs", paragraphs),
+                                     (f"--workers {workers}", workers > 1)) if on]
+            raise UsageError(f"--input conll takes no {', '.join(given)}: CoNLL input is already split into "
+                             "sentences and tokens, and is written back as CoNLL (token<TAB>tag) by one process")
+        if workers > MAX_WORKERS:
+            raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
+                           "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
         from ..pipeline import tag_conll_input, tag_lines
         from ..tagger import Tagger
         from .models import find_model
@@ -224,7 +275,7 @@ def tag(
             _stderr(f"using model {path} ({why})", "dim")
         counter = _LineCounter(_open_text(file))
         if input_format == InputFormat.conll:
-            pieces = tag_conll_input(tagger, counter, file)
+            pieces = tag_conll_input(tagger, counter, file if file != "-" else "<stdin>")
         else:
             pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers)
         with tag_progress() as update:
@@ -247,15 +298,15 @@ class _LineCounter:
 
 def _open_text(file: str):
     """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
-    from ..errors import NerError
+    from ..errors import DataError, EnvironmentFault
 
     if file == "-":
         if sys.stdin is None:                              # started with stdin closed (`ner tag - <&-`)
-            raise NerError("-: standard input is closed", hint="give a file to tag, or pipe text in")
+            raise EnvironmentFault("-: standard input is closed", hint="give a file to tag, or pipe text in")
         return open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
     p = Path(file)
     if not p.is_file():
-        raise NerError(f"{file}: no such file" if not p.exists() else f"{file}: not a regular file")
+        raise DataError(file, None, "a text file to tag", "no such file" if not p.exists() else "not a regular file")
     return open(p, encoding="utf-8-sig", errors="replace", newline="")
 
 
@@ -272,7 +323,6 @@ def convert(
 ) -> None:
     """Convert a CoNLL file between IOB1, IOB2 and IOBES (lossless for valid input); writes to stdout."""
     with user_errors():
-        from ..errors import NerError
         from ..io.dataset import convert_file
         from ..tags import normalize_scheme
 
@@ -291,9 +341,9 @@ def convert(
 def gradcheck(
     config: Annotated[Path, typer.Argument(help="YAML config whose model to check (sizes may be overridden).")],
     set_: SetOption = None,
-    sentences: Annotated[int, typer.Option(help="Training sentences in the checked batch.")] = 4,
-    entries: Annotated[int, typer.Option(help="Entries of each parameter to perturb.")] = 30,
-    tolerance: Annotated[float, typer.Option(help="Fail if any relative error exceeds this.")] = 1e-5,
+    sentences: Annotated[int, typer.Option(min=1, help="Training sentences in the checked batch.")] = 4,
+    entries: Annotated[int, typer.Option(min=1, help="Entries of each parameter to perturb.")] = 30,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Fail if any relative error exceeds this.")] = 1e-5,
 ) -> None:
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
@@ -327,5 +377,14 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
     """Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand."""
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    """The console script: SIGTERM stops a command the way Ctrl-C does (a training run keeps its checkpoint,
+    worker processes are stopped and their semaphores released), then exits 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -207,11 +207,14 @@ def _per_line(values: list[str], line_of: np.ndarray, n_lines: int, sep: str) ->
 
 
 def render_conll(chunk: TaggedChunk) -> list[str]:
-    """`format_conll` of every line: one ``token<TAB>tag`` block per line (a lone ``\\n`` for an empty line)."""
+    """`format_conll` of every sentence: one ``token<TAB>tag`` block, ended by a blank line, per sentence (with
+    `--paragraphs` a line holds several), a lone ``\\n`` for a line without tokens."""
     suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
     pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
+    for last in (np.cumsum(chunk.sentence_lengths) - 1).tolist():  # the blank line after each sentence
+        pieces[last] += "\n"
     bounds = chunk.offsets.tolist()
-    return ["".join(pieces[a:b]) + "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return ["".join(pieces[a:b]) if b > a else "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def render_jsonl(chunk: TaggedChunk) -> list[str]:

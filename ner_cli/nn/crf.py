@@ -39,9 +39,9 @@ class CrfCache:
     trans: np.ndarray  # (C, C) A plus constraint penalties
     start: np.ndarray  # (C,)
     end: np.ndarray  # (C,)
-    alpha: np.ndarray | None  # (B, T, C) log forward scores (log-space path)
-    beta: np.ndarray | None  # (B, T, C) log backward scores (log-space path)
-    log_z: np.ndarray  # (B,) log partition (0 for empty sentences)
+    alpha: np.ndarray | None  # (B, T, C) log forward scores, each row rescaled to peak at 0 (log-space path)
+    beta: np.ndarray | None  # (B, T, C) log backward scores, each row rescaled to peak at 0 (log-space path)
+    log_z: np.ndarray  # (B,) float64 log partition (0 for empty sentences)
     param_dtype: np.dtype  # dtype of A, for the returned dA
     scaled: tuple[np.ndarray, ...] | None = None  # (a, b, P, Et) of the scaled path
 
@@ -77,34 +77,54 @@ def _log_matmul(v: np.ndarray, exp_trans: np.ndarray, top: float) -> np.ndarray:
     return m + top + np.log(np.maximum(prod, np.finfo(v.dtype).tiny))
 
 
-def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """alpha (B, T, C): ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``.
+def _normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x - max(x)`` over the last axis, and ``max(x)`` (B,): a row of log scores rescaled to peak at 0."""
+    c = x.max(axis=-1)
+    return x - c[..., None], c
 
-    Past a sentence's end alpha is carried forward, so ``alpha[:, T-1]`` is its last valid row.
+
+def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled forward recursion: (alpha_hat (B, T, C), log_scale (B,) float64).
+
+    ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``. Each row is stored
+    rescaled, ``alpha_hat_t = alpha_t - c_t`` with ``c_t = max(alpha_t)`` taken from the rescaled previous row,
+    and the c_t are summed in float64: the stored numbers stay near 0 whatever the length, so float32 keeps
+    its precision on a 100,000-token sentence (raw alpha grows to ~1e6 there, where a float32 step is 0.1).
+    ``log alpha_t = alpha_hat_t + log_scale_t``. Past a sentence's end alpha_hat is carried forward, so
+    ``alpha_hat[:, T-1]`` is its last valid row and ``log_scale`` its total.
     """
     B, T, C = S.shape
     alpha = np.empty_like(S)
+    scale = np.zeros(B, dtype=np.float64)
     if T == 0:
-        return alpha
+        return alpha, scale
     exp_trans, top = _exp_trans(trans)
-    alpha[:, 0] = start + S[:, 0]
+    alpha[:, 0], c = _normalised(start + S[:, 0])
+    scale += c
     for t in range(1, T):
-        new = _log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t]
+        new, c = _normalised(_log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t])
         alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
-    return alpha
+        scale += np.where(mask[:, t], c, 0)
+    return alpha, scale
 
 
 def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """beta (B, T, C): ``beta_L = end``, ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``."""
+    """Scaled backward recursion, beta_hat (B, T, C): ``beta_L = end``,
+    ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``, each row rescaled to peak at 0 (as alpha_hat).
+
+    The scales are not needed: marginals are normalised per position, where they cancel.
+    """
     B, T, C = S.shape
     beta = np.empty_like(S)
     if T == 0:
         return beta
     exp_trans_t, top = _exp_trans(trans.T)
-    beta[:, T - 1] = end
+    end_hat = _normalised(end)[0]
+    beta[:, T - 1] = end_hat
     for t in range(T - 2, -1, -1):
-        new = _log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top)
-        beta[:, t] = np.where(mask[:, t + 1, None], new, end)
+        new = _normalised(_log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top))[0]
+        beta[:, t] = np.where(mask[:, t + 1, None], new, end_hat)
     return beta
 
 
@@ -155,13 +175,13 @@ def crf_nll(
         log_z, tables = scaled
         alpha = beta = None
     else:                                        # a normaliser underflowed (only via disallowed transitions)
-        alpha = log_forward(S, mask, trans, start)
+        alpha, scale = log_forward(S, mask, trans, start)             # rows rescaled: stable at any length
         beta = log_backward(S, mask, trans, end)
-        log_z = np.zeros(S.shape[0], dtype=dtype)
+        log_z = np.zeros(S.shape[0], dtype=np.float64)
         if S.shape[1] > 0:
-            log_z = np.where(lengths > 0, _lse(alpha[:, -1] + end, axis=1), 0).astype(dtype)
+            log_z = np.where(lengths > 0, scale + _lse(alpha[:, -1] + end, axis=1), 0)
         tables = None
-    loss = float((log_z - gold_score(S, tags, mask, trans, start, end)).sum())
+    loss = float((log_z - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
     cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype, tables)
     return loss, cache
 
@@ -173,7 +193,8 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     a_1 ∝ exp(start) ∘ P_1,  a_t ∝ (a_{t-1} @ Et) ∘ P_t,  each row scaled to sum 1 by c_t, so
     log Z = Σ_t log c_t + (the maxima taken out of S and A) + log Σ_j a_L[j] exp(end[j]).
     b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). One (B, C) @ (C, C) product, a product and a sum per
-    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space).
+    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space,
+    whose rows are rescaled too, so both paths hold at any length). log Z is float64.
     """
     B, T, C = S.shape
     if T == 0 or B == 0:
@@ -209,8 +230,9 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     if not (last > 0).all():
         return None
     valid = np.arange(T)[None, :] < lens[:, None]
-    log_z = np.where(has, np.log(c).sum(axis=1) + (m_S * valid).sum(axis=1) + top * np.maximum(lens - 1, 0)
-                     + s_top + np.log(last) + e_top, 0)
+    f8 = np.float64                                                # log Z summed in float64 at any length
+    log_z = np.where(has, np.log(c).sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
+                     + top * np.maximum(lens - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
     b = np.empty_like(S)
     b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
     Et_T = Et.T
@@ -224,24 +246,32 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     inv[order] = np.arange(B)
     a, b, P = a[inv], b[inv], P[inv]
     log_z = log_z[inv]
-    return log_z.astype(S.dtype), (a, b, P, Et)
+    return log_z, (a, b, P, Et)
+
+
+def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """exp(x) normalised to sum 1 over `axes` (max subtracted first)."""
+    e = np.exp(x - x.max(axis=axes, keepdims=True))
+    return e / e.sum(axis=axes, keepdims=True)
 
 
 def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
-    """Node marginals (B, T, C) ``exp(alpha + beta - logZ)`` and pairwise ones summed over b, t (C, C).
+    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C), from the rescaled tables.
 
-    Pairwise: ``p(y_{t-1}=i, y_t=j) = exp(alpha_{t-1}[i] + A[i, j] + S_t[j] + beta_t[j] - logZ)``.
+    ``p(y_t = j) = alpha_t[j] beta_t[j] / Z`` and ``sum_j alpha_t[j] beta_t[j] = Z`` at every t, so the node
+    marginals are a softmax over j of ``alpha_hat_t + beta_hat_t``: each position normalised on its own, the
+    scales cancel, and no large logZ is subtracted (exact in any length). Pairwise likewise:
+    ``p(y_{t-1}=i, y_t=j)`` is a softmax over (i, j) of ``alpha_hat_{t-1}[i] + A[i, j] + S_t[j] + beta_hat_t[j]``.
     Both are zero at padding positions.
     """
     c = cache
     if c.scaled is not None:
         return _scaled_marginals(c)
-    lz = c.log_z[:, None, None]
-    node = np.exp(c.alpha + c.beta - lz) * c.mask[:, :, None]
+    node = _softmax_last(c.alpha + c.beta, (2,)) * c.mask[:, :, None]
     if c.S.shape[1] < 2:
         return node, np.zeros_like(c.trans)
     right = (c.S + c.beta)[:, 1:, None, :]  # (B, T-1, 1, C)
-    pair = np.exp(c.alpha[:, :-1, :, None] + c.trans + right - lz[..., None]) * c.mask[:, 1:, None, None]
+    pair = _softmax_last(c.alpha[:, :-1, :, None] + c.trans + right, (2, 3)) * c.mask[:, 1:, None, None]
     return node, pair.sum(axis=(0, 1))
 
 
