@@ -260,18 +260,41 @@ class TrainingRun:
         save_checkpoint(self.checkpoint, self.trainer.state_dict())
 
     def finish(self) -> TrainResult:
-        """The result, with the saved model scored once on data.test (reported, never used to choose)."""
-        self.close()
-        if self.saved_epoch is None:                       # never report a file this run did not write
-            raise DataError(None, None, "a dev set on which the model improves", "no model saved")
-        t = self.trainer
-        result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
-                             time.perf_counter() - self.t0)
-        d = self.cfg.data
-        if d.test:
-            result.test = score_file(Tagger.load(self.out), d.test, token_col=d.token_col, tag_col=d.tag_col,
-                                     scheme=d.scheme, repair=d.repair)
+        """The result, with the saved model scored once on data.test (reported, never used to choose).
+
+        The saved model's metadata then gets the whole history (the epochs after the best one too) and the dev
+        and test scores of the file as saved (stored arrays are half precision, so these can differ in the
+        last digits from the dev F1 measured in memory during training), so that `ner info` shows them and
+        they equal what `ner eval` gives for the file."""
+        try:                                               # the lock is held until the file is complete
+            if self.saved_epoch is None:                   # never report a file this run did not write
+                raise DataError(None, None, "a dev set on which the model improves", "no model saved")
+            t = self.trainer
+            result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
+                                 time.perf_counter() - self.t0)
+            d = self.cfg.data
+            saved = Tagger.load(self.out)
+            kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
+            if d.test:
+                result.test = score_file(saved, d.test, **kw)
+            dev = score_file(saved, d.dev, **kw) if d.dev and self.trainer.setup.dev is not None else None
+            self._complete_model_file(dev, result.test)
+        finally:
+            self.close()
         return result
+
+    def _complete_model_file(self, dev: FileScore | None, test: FileScore | None) -> None:
+        """Rewrite the saved model's metadata (atomically): the full history and the saved file's scores."""
+        from .io.modelfile import load_model_arrays, save_model
+
+        params, meta = load_model_arrays(self.out)
+        meta["history"] = list(self.trainer.history)
+        scores = dict(meta.get("scores") or {})
+        for name, scored in (("dev", dev), ("test", test)):
+            if scored is not None:
+                scores[name] = scored.evaluation.scores.to_dict()
+        meta["scores"] = scores
+        save_model(self.out, params, meta)
 
 
 def train(cfg: Config, *, resume: bool = False, callbacks: Iterable[Callback] = ()) -> TrainResult:
@@ -279,8 +302,9 @@ def train(cfg: Config, *, resume: bool = False, callbacks: Iterable[Callback] = 
     run = TrainingRun(cfg, resume=resume)
     try:
         run.fit(callbacks)
-    finally:
+    except BaseException:
         run.close()
+        raise
     return run.finish()
 
 

@@ -85,47 +85,51 @@ def _normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled forward recursion: (alpha_hat (B, T, C), log_scale (B,) float64).
+    """Scaled forward recursion: (alpha_hat (B, T, C), log_scale (B, T) float64).
 
     ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``. Each row is stored
     rescaled, ``alpha_hat_t = alpha_t - c_t`` with ``c_t = max(alpha_t)`` taken from the rescaled previous row,
     and the c_t are summed in float64: the stored numbers stay near 0 whatever the length, so float32 keeps
     its precision on a 100,000-token sentence (raw alpha grows to ~1e6 there, where a float32 step is 0.1).
-    ``log alpha_t = alpha_hat_t + log_scale_t``. Past a sentence's end alpha_hat is carried forward, so
-    ``alpha_hat[:, T-1]`` is its last valid row and ``log_scale`` its total.
+    ``log alpha_t = alpha_hat_t + log_scale_t``. Past a sentence's end alpha_hat and log_scale are carried
+    forward, so ``alpha_hat[:, T-1]`` is its last valid row and ``log_scale[:, T-1]`` its total.
     """
     B, T, C = S.shape
     alpha = np.empty_like(S)
-    scale = np.zeros(B, dtype=np.float64)
+    scale = np.zeros((B, T), dtype=np.float64)
     if T == 0:
         return alpha, scale
     exp_trans, top = _exp_trans(trans)
-    alpha[:, 0], c = _normalised(start + S[:, 0])
-    scale += c
+    alpha[:, 0], scale[:, 0] = _normalised(start + S[:, 0])
     for t in range(1, T):
         new, c = _normalised(_log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t])
         alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
-        scale += np.where(mask[:, t], c, 0)
+        scale[:, t] = scale[:, t - 1] + np.where(mask[:, t], c, 0)
     return alpha, scale
 
 
-def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray) -> np.ndarray:
+def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray, *, with_scale: bool = False
+                 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Scaled backward recursion, beta_hat (B, T, C): ``beta_L = end``,
     ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``, each row rescaled to peak at 0 (as alpha_hat).
 
-    The scales are not needed: marginals are normalised per position, where they cancel.
+    Marginals need no scales (normalised per position, they cancel); with `with_scale` also log_scale (B, T)
+    float64, ``log beta_t = beta_hat_t + log_scale_t`` (span marginals need the true values).
     """
     B, T, C = S.shape
     beta = np.empty_like(S)
+    scale = np.zeros((B, T), dtype=np.float64)
     if T == 0:
-        return beta
+        return (beta, scale) if with_scale else beta
     exp_trans_t, top = _exp_trans(trans.T)
-    end_hat = _normalised(end)[0]
+    end_hat, end_top = _normalised(end)
     beta[:, T - 1] = end_hat
+    scale[:, T - 1] = end_top
     for t in range(T - 2, -1, -1):
-        new = _normalised(_log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top))[0]
+        new, c = _normalised(_log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top))
         beta[:, t] = np.where(mask[:, t + 1, None], new, end_hat)
-    return beta
+        scale[:, t] = np.where(mask[:, t + 1], scale[:, t + 1] + c, end_top)
+    return (beta, scale) if with_scale else beta
 
 
 def gold_score(
@@ -179,7 +183,7 @@ def crf_nll(
         beta = log_backward(S, mask, trans, end)
         log_z = np.zeros(S.shape[0], dtype=np.float64)
         if S.shape[1] > 0:
-            log_z = np.where(lengths > 0, scale + _lse(alpha[:, -1] + end, axis=1), 0)
+            log_z = np.where(lengths > 0, scale[:, -1] + _lse(alpha[:, -1] + end, axis=1), 0)
         tables = None
     loss = float((log_z - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
     cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype, tables)
@@ -321,3 +325,74 @@ def crf_backward(cache: CrfCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     dA_end = node[rows, last].sum(axis=0) - _counts(c.tags[rows, last][nonempty], C, c.S.dtype)
     pd = c.param_dtype
     return dS, dA.astype(pd), dA_start.astype(pd), dA_end.astype(pd)
+
+
+def span_marginals(
+    S: np.ndarray,
+    lengths: np.ndarray,
+    spans: np.ndarray,
+    A: np.ndarray | None = None,
+    A_start: np.ndarray | None = None,
+    A_end: np.ndarray | None = None,
+    *,
+    allowed: np.ndarray | None = None,
+    start_ok: np.ndarray | None = None,
+    end_ok: np.ndarray | None = None,
+) -> np.ndarray:
+    """p(span) for each span: the probability that the path has exactly the span's tags, by forward-backward.
+
+    S: (B, T, C) padded scores; lengths: (B,); spans: (n, 7) int rows ``(b, s, e, first, mid, last, stop)``:
+    sentence b, tokens [s, e), tag `first` at s, `mid` at s+1..e-2, `last` at e-1 (first == last when
+    e - s == 1) and, when ``stop >= 0``, any tag but `stop` at e (or the sentence ends at e). For an IOB2
+    span of type X: (B-X, I-X, I-X, I-X) — B-X at s, I-X through e-1, not I-X at e. For IOBES: (B-X, I-X,
+    E-X, -1), or (S-X, S-X, S-X, -1) for one token.
+
+        log p = alpha_s[first] - S_s[first]                 every path prefix, ending in `first` at s
+              + S_s[first] + Σ_{s<t<e} (A[y_{t-1}, y_t] + S_t[y_t])          the span's own tags
+              + lse_{j != stop}(A[last, j] + S_e[j] + beta_e[j])    every suffix after it (A_end[last] at the end)
+              - logZ
+
+    Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
+    of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
+    those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
+    """
+    S = np.asarray(S, dtype=np.float64)
+    B, T, C = S.shape
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 7)
+    if len(spans) == 0:
+        return np.zeros(0)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    mask = lengths_to_mask(lengths, T)
+    trans = with_constraints(A, allowed, (C, C))
+    start = with_constraints(A_start, start_ok, (C,))
+    end = with_constraints(A_end, end_ok, (C,))
+    alpha, a_scale = log_forward(S, mask, trans, start)            # (B, T, C) rescaled, (B, T) its log scales
+    beta, b_scale = log_backward(S, mask, trans, end, with_scale=True)
+    L = lengths[spans[:, 0]]
+    rows, last_t = np.arange(B), np.maximum(lengths - 1, 0)
+    log_z = a_scale[rows, last_t] + _lse(alpha[rows, last_t] + end, axis=1)       # (B,)
+    b, s, e, first, mid, last, stop = spans.T
+    n = e - s
+    if np.any(n < 1) or np.any(e > L) or np.any(s < 0):
+        raise ValueError("every span needs 0 <= s < e <= sentence length")
+    cum = np.concatenate([np.zeros((B, 1, C)), np.cumsum(S, axis=1)], axis=1)      # cum[:, t] = Σ_{t'<t} S
+    head = alpha[b, s, first] + a_scale[b, s]                       # log alpha_s[first], includes S_s[first]
+    inner_emit = np.where(n >= 3, cum[b, np.maximum(e - 1, 0), mid] - cum[b, s + 1, mid], 0.0) \
+        + np.where(n >= 2, S[b, e - 1, last], 0.0)
+    inner_trans = np.where(n == 2, trans[first, last], 0.0) \
+        + np.where(n >= 3, trans[first, mid] + (n - 3) * trans[mid, mid] + trans[mid, last], 0.0)
+    e_in = np.minimum(e, T - 1)                                     # index e where it exists
+    after = trans[last] + S[b, e_in] + beta[b, e_in] + b_scale[b, e_in, None]    # (n, C): A[last, j] + S_e[j]
+    #                                                                                      + log beta_e[j]
+    after[np.arange(len(spans))[stop >= 0], stop[stop >= 0]] = -np.inf
+    tail = np.where(e < L, _lse_masked(after), end[last])
+    log_p = head + inner_emit + inner_trans + tail - log_z[b]
+    return np.clip(np.exp(log_p), 0.0, 1.0)
+
+
+def _lse_masked(x: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(x), axis=1))`` where entries may be -inf (a row of all -inf gives -inf)."""
+    m = x.max(axis=1)
+    m_safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m_safe + np.log(np.exp(x - m_safe[:, None]).sum(axis=1))
