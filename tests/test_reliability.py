@@ -592,6 +592,13 @@ def test_w6_devices_are_refused_as_training_output(cli, tmp_path):
     cfg = write_config(tmp_path)
     out = error(cli("train", cfg, "-o", "/dev/null"))
     assert "not a regular file" in out
+    with open(tmp_path / "captured", "w") as f:                  # /dev/stdout redirected to a regular file
+        os.dup2(f.fileno(), 99)
+        try:
+            error(cli("train", cfg, "-o", "/dev/fd/99"))
+        finally:
+            os.close(99)
+    assert (tmp_path / "captured").stat().st_size == 0
     assert not Path("/dev/null.ckpt").exists()
 
 
