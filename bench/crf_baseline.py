@@ -106,8 +106,8 @@ class CrfTagger:
     def __init__(self, model: Any) -> None:
         self.model = model
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        return tag_crf(self.model, sentences)
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        return tag_crf(self.model, sentences)                     # sentence by sentence: documents unused
 
 
 def throughput(model: Any, sentences: Sequence[Sequence[str]], repeats: int = 3) -> float:

@@ -9,7 +9,8 @@ Nothing here needs pickling.
 
 To tag on other machines, ship the model file's *bytes* (a plain `bytes` object: any engine can broadcast it)
 and call `tag_partition(lines, model_bytes)` inside each worker; it loads the model once per process and
-yields one output string per input line, in order. See the README's Performance section for Dask and Spark.
+yields one output string per input line, in order; `tag_bag(bag, model)` does that over a Dask bag. See the
+README's Performance section for Dask and Spark.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .cluster import tag_bag
 from .pipeline import CHUNK_LINES, cached_tagger, tag_chunks
 from .tagger import Tagger
 
-__all__ = ["load", "records", "tag", "tag_partition"]
+__all__ = ["load", "records", "tag", "tag_bag", "tag_partition"]
 
 ModelSource = Tagger | bytes | str | Path
 

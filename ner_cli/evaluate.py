@@ -18,7 +18,8 @@ class Predictor(Protocol):
 
     target: str | None                                      # a binary model's class: scored on it alone
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]: ...
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None
+                ) -> list[list[str]]: ...                   # docs: each sentence's document (-DOCSTART-)
 
 
 @dataclass
@@ -35,7 +36,7 @@ def score_file(tagger: Predictor, path: str | Path, *, token_col: int = 0, tag_c
     """Read a CoNLL file with gold tags, tag its sentences and score them as conlleval does."""
     corpus = read_corpus(path, token_col=token_col, tag_col=tag_col, scheme=scheme, repair=repair)
     gold = corpus.tags_in("IOB2")
-    pred = tagger.predict(corpus.words)
+    pred = tagger.predict(corpus.words, corpus.docs)             # documents for the document features
     pred_written = in_scheme(pred, corpus.scheme)
     evaluation = evaluate(gold, pred, tagger.target, written=(corpus.tags_as_written, pred_written))
     return FileScore(corpus, gold, pred, evaluation, pred_written)

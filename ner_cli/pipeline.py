@@ -1,9 +1,16 @@
 """The inference pipeline: streams of raw text (or pre-tokenized CoNLL) tagged in chunks,
-tokenize -> tagger.predict -> format, in one process or fanned out to worker processes.
+tokenize -> featurize -> score -> decode -> render, whole chunks at once (flat arrays, no Python loop per
+token or per sentence), in one process or fanned out to worker processes.
 
 Memory stays flat: lines are read, tagged and written a chunk at a time, and output keeps input order.
 `tag_chunks` is the pipeline; `tag_lines` (the CLI) and `api.tag` (Python, Dask, Spark) are views of it.
 A worker process loads a model once from its bytes through the one per-process cache, `cached_tagger`.
+
+Documents (for a model with document features, features/document.py): with one sentence per line, a
+document is a block of non-blank lines, ended by a blank line or by the end of a chunk (`chunks` ends a chunk
+at a blank line when one comes within CHUNK_LINES lines of the chunk's start, and after CHUNK_LINES
+non-blank lines at most); with `--paragraphs`, each line is a document; with `--input conll`, a -DOCSTART-
+line opens one.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from .errors import DataError, UsageError
-from .io.tokenize import split_sentences, tokenize, tokenize_lines
-from .io.writers import FORMATS, format_conll, sentence_entities
+from .io.tokenize import TokenizedChunk, split_sentences, tokenize, tokenize_chunk
+from .io.writers import FORMATS, RENDERERS, TaggedChunk
 from .tagger import Tagger
 
 CHUNK_LINES = 2000
@@ -24,56 +33,62 @@ CHUNK_CHARS = 1 << 20          # and at most ~1M characters a chunk: memory foll
 MAX_LINE_CHARS = 10_000_000    # one line is one sentence (or paragraph) tagged at once: ~40x its size in memory
 
 
-def tokenize_line(line: str, paragraphs: bool) -> list[tuple[list[str], list[int], list[int]]]:
-    """The sentences of one input line, each as (tokens, starts, ends) with offsets into `line`."""
-    if not paragraphs:
-        return [tokenize(line)]
-    out = []
-    for a, b in split_sentences(line):
-        toks, starts, ends = tokenize(line[a:b])
-        out.append((toks, [s + a for s in starts], [e + a for e in ends]))
-    return out
+def tokenize_paragraphs(lines: list[str]) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
+    """Each line split into sentences, then tokenized: the flat chunk, its sentence lengths (all > 0) and the
+    line of each sentence (a line is a document)."""
+    tokens: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    counts: list[int] = []
+    lengths: list[int] = []
+    docs: list[int] = []
+    for k, line in enumerate(lines):
+        n = 0
+        for a, b in split_sentences(line):
+            toks, s, e = tokenize(line[a:b])
+            if toks:
+                tokens += toks
+                starts += [x + a for x in s]
+                ends += [x + a for x in e]
+                lengths.append(len(toks))
+                docs.append(k)
+                n += len(toks)
+        counts.append(n)
+    chunk = TokenizedChunk(tokens, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+                           np.array(counts, dtype=np.int64))
+    return chunk, np.array(lengths, dtype=np.int64), np.array(docs, dtype=np.int64)
+
+
+def tag_chunk(tagger: Tagger, lines: list[str], paragraphs: bool = False) -> TaggedChunk:
+    """Tokenize, featurize, score and decode a batch of lines (without their newlines), all flat."""
+    if paragraphs:
+        chunk, lengths, docs = tokenize_paragraphs(lines)
+    else:                                                          # one sentence per non-empty line
+        chunk = tokenize_chunk(lines)
+        docs = line_documents(lines)[chunk.counts > 0]
+        lengths = chunk.counts[chunk.counts > 0]
+    ids = tagger.predict_flat(chunk.tokens, lengths, docs)
+    return TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, ids,
+                       tagger.out_labels)
 
 
 def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> list[str]:
     """Tag a list of lines (without their newlines): one output string (newline-terminated) per line."""
-    formatter = FORMATS[fmt]
-    if not paragraphs:                                             # one sentence per line: the fast path
-        per_sentence = tokenize_lines(lines, offsets=fmt != "conll")     # conll output needs no offsets
-        tags = iter(tagger.predict([t for t, _, _ in per_sentence if t]))
-        return [formatter(line, t, s, e, next(tags) if t else [])
-                for line, (t, s, e) in zip(lines, per_sentence, strict=True)]
-    per_line = [tokenize_line(line, paragraphs) for line in lines]
-    sentences = [s[0] for sents in per_line for s in sents if s[0]]
-    tags = iter(tagger.predict(sentences))
-    out = []
-    if fmt == "conll":                                             # a blank line after each sentence
-        for sents in per_line:
-            found = [format_conll(t, next(tags)) for t, _, _ in sents if t]
-            out.append("".join(found) or "\n")
-        return out
-    for line, sents in zip(lines, per_line, strict=True):
-        toks: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        per_sentence_tags: list[list[str]] = []
-        for t, s, e in sents:
-            if not t:
-                continue
-            toks += t
-            starts += s
-            ends += e
-            per_sentence_tags.append(next(tags))
-        line_tags = [tag for seq in per_sentence_tags for tag in seq]
-        # entities never run across a sentence boundary (see writers.sentence_entities)
-        out.append(formatter(line, toks, starts, ends, line_tags, entities=sentence_entities(per_sentence_tags)))
-    return out
+    return RENDERERS[fmt](tag_chunk(tagger, lines, paragraphs))
+
+
+def line_documents(lines: list[str]) -> np.ndarray:
+    """(L,) document of each line: a blank line ends a document (the blank line itself goes with the next)."""
+    blank = np.fromiter((not line.strip() for line in lines), dtype=bool, count=len(lines))
+    return np.cumsum(blank)
 
 
 def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHARS,
            name: str = "<input>") -> Iterator[list[str]]:
-    """Lines without their end-of-line characters, in lists of at most `size` lines and (unless one line is
-    longer) `chars` characters. A line longer than MAX_LINE_CHARS is a DataError naming it."""
+    """Lines without their end-of-line characters, in lists of `size` lines or more: a chunk that has reached
+    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size`. A chunk
+    also ends before it would pass `chars` characters (unless it is one line): memory follows bytes, not lines.
+    A line longer than MAX_LINE_CHARS is a DataError naming it."""
     batch: list[str] = []
     total = 0
     for lineno, line in enumerate(lines, start=1):
@@ -82,11 +97,14 @@ def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHA
             raise DataError(name, lineno, f"a line of at most {MAX_LINE_CHARS:,} characters (one sentence, or "
                             "one paragraph with --paragraphs)", f"{len(line):,}",
                             hint="split the text into lines, e.g. one sentence or paragraph a line")
-        if batch and (len(batch) >= size or total + len(line) > chars):
+        if batch and total + len(line) > chars:
             yield batch
             batch, total = [], 0
         batch.append(line)
         total += len(line)
+        if len(batch) >= 2 * size or (len(batch) >= size and not line.strip()):
+            yield batch
+            batch, total = [], 0
     if batch:
         yield batch
 
@@ -165,7 +183,12 @@ def _work(args: tuple[list[str], str, bool]) -> list[str]:
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
     """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
     from .io.conll import parse_conll_lines
+    from .io.dataset import document_ids
+    from .io.writers import format_conll
 
     sentences = parse_conll_lines(stream, name=name, require_tags=False)
-    while batch := [s.words for s in itertools.islice(sentences, chunk)]:
-        yield "".join(format_conll(w, t) for w, t in zip(batch, tagger.predict(batch), strict=True))
+    while batch := list(itertools.islice(sentences, chunk)):
+        starts = [s.doc_start for s in batch]                     # -DOCSTART- opens a document
+        docs = document_ids(starts) if any(starts) else None
+        words = [s.words for s in batch]
+        yield "".join(format_conll(w, t) for w, t in zip(words, tagger.predict(words, docs), strict=True))

@@ -11,8 +11,11 @@ import numpy as np
 from . import __version__
 from .config import Config
 from .errors import ConfigError, DataError
-from .features.casing import CASES
+from .features.augment import case_copies
+from .features.casing import CASELESS, CASES
+from .features.document import ELSEWHERE
 from .features.featurizer import Encoded, Featurizer, build_suffixes
+from .features.gazetteer import Gazetteer
 from .features.vocab import Vocab, build_vocab, count_words
 from .io.dataset import Corpus, read_corpus
 from .io.embeddings import load_vectors, select_pretrained
@@ -91,15 +94,27 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         init_E[2:2 + len(pretrained_words)] = pretrained_vecs
         init_E[0] = 0.0                                            # padding starts as the zero vector
     suffixes = build_suffixes(counts, m.suffix_len) if m.suffix_dim else None
+    gazetteer = None
+    if m.gaz_dim and m.gazetteers:
+        from .io.gazetteers import load_lists
+
+        gazetteer = Gazetteer(load_lists(n.strip() for n in m.gazetteers.split(",") if n.strip()))
     spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
-                     case_dim=m.case_dim, n_cases=len(CASES), suffix_dim=m.suffix_dim,
-                     n_suffixes=len(suffixes.keys) if suffixes else 0, hidden=m.hidden, activation=m.activation,
+                     case_dim=m.case_dim, n_cases=len(CASES) if m.case_regime else CASELESS, suffix_dim=m.suffix_dim,
+                     n_suffixes=len(suffixes.keys) if suffixes else 0, doc_dim=m.doc_dim,
+                     n_doc=len(ELSEWHERE) if m.doc_dim else 0, gaz_dim=m.gaz_dim if gazetteer else 0,
+                     n_gaz=gazetteer.n_ids if gazetteer else 0, char_dim=m.char_dim,
+                     n_char_buckets=m.char_buckets if m.char_dim else 0, char_min_n=m.char_min_n,
+                     char_max_n=m.char_max_n, hidden=m.hidden, activation=m.activation,
                      task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
                      l2=cfg.train.l2)
-    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes)
-    train_tags = train.tags_in(scheme)
-    enc_train = featurizer.encode(train.words, targets_of(train_tags, labels, target))
-    enc_dev = featurizer.encode(dev.words) if dev is not None and dev.words else None
+    chars = (m.char_buckets, m.char_min_n, m.char_max_n) if m.char_dim else None
+    featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0, gazetteer,
+                            chars)
+    augmented = case_copies(train, cfg.data.augment_lower, cfg.data.augment_upper, cfg.train.seed)
+    train_tags = augmented.tags_in(scheme)
+    enc_train = featurizer.encode(augmented.words, targets_of(train_tags, labels, target), augmented.docs)
+    enc_dev = featurizer.encode(dev.words, docs=dev.docs) if dev is not None and dev.words else None
     dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
     warnings = []
     if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
@@ -108,7 +123,10 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     meta = {"spec": spec.to_dict(),
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
-            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__}
+            "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__,
+            "features": {"case_regime": m.case_regime}}
+    if gazetteer is not None:
+        meta["gazetteer"] = gazetteer.to_meta()
     if suffixes is not None:
         meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
     return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings, train, dev)

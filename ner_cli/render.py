@@ -57,7 +57,10 @@ def evaluation_text(ev: Evaluation) -> str:
 
 
 def model_line(spec: ModelSpec, n_labels: int) -> str:
-    suffix = f" + {spec.suffix_dim}" if spec.suffix_dim else ""
+    """The model's shape; x per slot as d + d_case, then the width of every other feature table it has."""
+    from .nn.model import lookup_tables
+
+    suffix = "".join(f" + {width}" for name, _, width in lookup_tables(spec) if name not in ("E", "K"))
     return (f"model: {spec.task} {spec.loss}, window {spec.window}, x = {spec.input_size} "
             f"({spec.width} x ({spec.dim} + {spec.case_dim}{suffix})), hidden {spec.hidden} {spec.activation}, "
             f"{n_labels} labels, vocabulary {spec.vocab_size}")

@@ -15,14 +15,29 @@ from typing import Any
 import numpy as np
 
 from .features.featurizer import Encoded, Featurizer, SuffixTable
+from .features.gazetteer import Gazetteer
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
-from .nn.model import MAX_PADDED_TOKENS, ModelSpec, Params, length_groups, log_softmax, pad_by_lengths, scores
+from .nn.model import (
+    MAX_PADDED_TOKENS,
+    ModelSpec,
+    Params,
+    length_groups,
+    log_softmax,
+    lookup_tables,
+    pad_by_lengths,
+    scores,
+    scores_from_types,
+    type_products,
+)
 from .tags import iob2_label_map, transition_mask
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
+TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
+TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
+TYPE_MAX_FLOATS = 12_000_000  # ... or its products would take more than 48 MB (memory stays flat)
 
 
 class Tagger:
@@ -36,7 +51,12 @@ class Tagger:
         self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
-        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes)
+        features = meta.get("features", {})
+        gazetteer = Gazetteer.from_meta(meta["gazetteer"]) if self.spec.gaz_dim else None
+        self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
+                                     bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
+                                     (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
+                                     if self.spec.char_dim else None)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -46,6 +66,8 @@ class Tagger:
         else:
             self.out_labels, to_out = iob2_label_map(self.labels)
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
+        self._type_index: np.ndarray | None = None               # (word, case) code -> type id, reused per chunk
+        self._type_buffer = np.empty(0, dtype=np.float32)         # room for type_products, reused per chunk
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
 
     @classmethod
@@ -62,11 +84,19 @@ class Tagger:
         """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger."""
         return model_bytes(self.params, self.meta, store_dtype={})
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """IOB2 tags for each sentence (a sequence of words)."""
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the
+        document features (None: each sentence is a document of its own)."""
         if not sentences:
             return []
-        return self.predict_encoded(self.featurizer.encode(sentences))
+        return self.predict_encoded(self.featurizer.encode(sentences, docs=docs))
+
+    def predict_flat(self, words: list[str], lengths: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """(N,) ids into `out_labels` for sentences given flat: all their words in one list, their lengths and
+        (optionally) the document of each sentence."""
+        if not words:
+            return np.zeros(0, dtype=np.int64)
+        return self.predict_ids(self.featurizer.encode_flat(words, lengths, docs=docs))
 
     def predict_encoded(self, enc: Encoded) -> list[list[str]]:
         ids = self.predict_ids(enc)
@@ -79,22 +109,52 @@ class Tagger:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
         out = np.empty(len(enc.words), dtype=np.int64)
         starts = enc.starts
+        types = self._types(enc)
         s = 0
         while s < len(enc.lengths):
             e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
             e = s + length_groups(enc.lengths[s:max(e, s + 1)], MAX_PADDED_TOKENS)[0][1]   # padding bounded too
             a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
-            out[a:b] = self._decode(self.scores(enc, a, b), enc.lengths[s:e])
+            out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
             s = e
         return out
 
-    def scores(self, enc: Encoded, a: int, b: int) -> np.ndarray:
-        """Scores of tokens a..b of an encoded corpus (model.scores, SCORE_ROWS rows per matrix product)."""
+    def _types(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
+        when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper."""
+        if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or len(enc.words) < TYPE_MIN_TOKENS:
+            return None                                            # x holds more than word and casing rows
+        n_cases = self.spec.n_cases
+        codes = enc.words.astype(np.int64) * n_cases               # (N, 2w+1) one code per (word, case)
+        if enc.cases is not None:
+            codes += enc.cases
+        centre = codes[:, self.spec.window]
+        uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
+        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
+            return None
+        if self._type_index is None:
+            self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
+        self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
+        cases = uniq % n_cases if enc.cases is not None else None
+        size = len(uniq) * self.spec.width * self.spec.hidden
+        if len(self._type_buffer) < size:
+            self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
+        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
+        return P, self._type_index[codes]
+
+    def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Scores of tokens a..b of an encoded corpus, SCORE_ROWS rows at a time: `model.scores`, or with `types`
+        (from `_types`) `model.scores_from_types`, which adds precomputed rows instead of multiplying."""
         def rows(arr: np.ndarray | None, i: int) -> np.ndarray | None:
             return None if arr is None else arr[i:min(i + SCORE_ROWS, b)]
 
-        blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i))
-                  for i in range(a, b, SCORE_ROWS)]
+        if types is not None:
+            P, ids = types
+            blocks = [scores_from_types(self.params, self.spec, P, rows(ids, i)) for i in range(a, b, SCORE_ROWS)]
+        else:
+            blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
+                             rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
+                      for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
     def _decode(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -51,6 +51,7 @@ def is_tag(tag: str) -> bool:
     return _TAG.fullmatch(tag) is not None
 
 
+@functools.lru_cache(maxsize=4096)                 # called per token when reading files: few distinct tags
 def split_tag(tag: str) -> tuple[str, str]:
     """(prefix, type) as conlleval splits at the first hyphen; ``O`` gives ("O", ""); L/U read as E/S."""
     if not is_tag(tag):
@@ -161,20 +162,38 @@ def chunk_arrays(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     The sequence is read between two sentence boundaries (as conlleval's ``O`` at a blank line), so pass
     the tags of one sentence, or several sentences joined by ``O``.
     """
+    prefix, type_id, types = encode_tags(tags)
+    starts, ends = chunk_spans(prefix, type_id)
+    return starts, ends, type_id[starts], types
+
+
+def chunk_spans(prefix: np.ndarray, type_id: np.ndarray, cuts: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk (starts, ends), END EXCLUSIVE, of a flat sequence given as prefix ids (into PREFIXES) and type ids
+    (0 for no type), with conlleval's rules; no chunk crosses a cut. One pass over arrays, no Python loop.
+
+    `cuts` are the indices where a new sentence starts (as conlleval's blank line: an ``O`` on both sides).
+    """
     import numpy as np
 
     end_table, start_table = _tables()
-    prefix, type_id, types = encode_tags(tags)
-    o, empty = PREFIXES.index("O"), 0  # "" sorts first among the type names
-    prev_prefix = np.concatenate([[o], prefix])  # (n+1,) the boundary before, then each tag
-    prev_type = np.concatenate([[empty], type_id])
-    next_prefix = np.concatenate([prefix, [o]])  # (n+1,) each tag, then the boundary after
-    next_type = np.concatenate([type_id, [empty]])
-    differ = (prev_type != next_type).astype(np.int64)
-    starts = np.flatnonzero(start_table[differ, prev_prefix, next_prefix][:-1])
-    ends = np.flatnonzero(end_table[differ, prev_prefix, next_prefix])  # boundary k = between k-1 and k
-    ends = ends[np.searchsorted(ends, starts, side="right")]  # first boundary after each start
-    return starts, ends, type_id[starts], types
+    n = len(prefix)
+    o, empty = PREFIXES.index("O"), 0
+    cut = np.zeros(n + 1, dtype=bool)                               # boundary k lies between tokens k-1 and k
+    cut[[0, n]] = True
+    if cuts is not None:
+        cut[cuts] = True
+    left_prefix = np.concatenate([[o], prefix])                     # (n+1,) the tag before each boundary
+    left_type = np.concatenate([[empty], type_id])
+    right_prefix = np.concatenate([prefix, [o]])                    # (n+1,) the tag after it
+    right_type = np.concatenate([type_id, [empty]])
+    # a chunk ends at k if it would before an O (at a cut) or before the next tag; it starts at k if it would
+    # after an O (at a cut) or after the previous tag
+    end_p, end_t = np.where(cut, o, right_prefix), np.where(cut, empty, right_type)
+    start_p, start_t = np.where(cut, o, left_prefix), np.where(cut, empty, left_type)
+    ends = np.flatnonzero(end_table[(left_type != end_t).astype(np.int64), left_prefix, end_p])
+    starts = np.flatnonzero(start_table[(start_t != right_type).astype(np.int64), start_p, right_prefix][:-1])
+    return starts, ends[np.searchsorted(ends, starts, side="right")]  # first boundary after each start
 
 
 def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -294,26 +313,27 @@ def _name(tag: str | None, where: str) -> str:
     return tag if tag is not None else f"sentence {where}"
 
 
-def _pair_problems(prev: str | None, cur: str | None, scheme: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=4096)                 # a file has few distinct tag pairs: one judgement per pair
+def _pair_problems(prev: str | None, cur: str | None, scheme: str) -> tuple[tuple[int, str], ...]:
     """Problems of `cur` following `prev` as (offset, message): offset 0 blames cur, -1 blames prev."""
     if cur is not None and not is_tag(cur):
-        return [(0, f"{cur!r} is not a tag (O or P-TYPE)")]
+        return ((0, f"{cur!r} is not a tag (O or P-TYPE)"),)
     p, t = _prefix(prev), _type(prev)
     c, u = _prefix(cur), _type(cur)
     if scheme != "IOBES":
         if c in "ES":
-            return [(0, f"{cur} is not an {scheme} tag")]
+            return ((0, f"{cur} is not an {scheme} tag"),)
         if scheme == "IOB2" and c == "I" and not (p in "BI" and t == u):
-            return [(0, f"{cur} after {_name(prev, 'start')}: an IOB2 entity starts with B-{u}")]
+            return ((0, f"{cur} after {_name(prev, 'start')}: an IOB2 entity starts with B-{u}"),)
         if scheme == "IOB1" and c == "B" and t != u:
-            return [(0, f"{cur} after {_name(prev, 'start')}: IOB1 uses B-{u} only right after {u}")]
-        return []
+            return ((0, f"{cur} after {_name(prev, 'start')}: IOB1 uses B-{u} only right after {u}"),)
+        return ()
     problems = []
     if p in "BI" and not (c in "IE" and t == u):
         problems.append((-1, f"{prev} not followed by I-{t} or E-{t} (got {_name(cur, 'end')})"))
     if c in "IE" and not (p in "BI" and t == u):
         problems.append((0, f"{cur} without a preceding B-{u} or I-{u} (got {_name(prev, 'start')})"))
-    return problems
+    return tuple(problems)
 
 
 def invalid_transitions(tags: Sequence[str], scheme: str) -> list[tuple[int, str]]:

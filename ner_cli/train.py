@@ -25,7 +25,7 @@ from .features.featurizer import Encoded
 from .io.dataset import Corpus
 from .metrics import Evaluation, evaluate
 from .nn.gradcheck import GradCheck
-from .nn.model import Batch, ModelSpec, Params, backward, forward, init_params
+from .nn.model import TABLES, Batch, ModelSpec, Params, backward, forward, init_params
 from .nn.optim import Optimizer, make_optimizer
 from .prepare import Setup, prepare, read_data
 from .tagger import Tagger
@@ -65,8 +65,8 @@ def batches(n_sentences: int, batch_size: int, rng: np.random.Generator) -> list
 
 def make_batch(enc: Encoded, sentence_ids: np.ndarray) -> Batch:
     rows = enc.rows_of(sentence_ids)
-    return Batch(enc.words[rows], None if enc.cases is None else enc.cases[rows],
-                 enc.targets[rows], enc.lengths[sentence_ids], None if enc.suffixes is None else enc.suffixes[rows])
+    ids = {f: None if getattr(enc, f) is None else getattr(enc, f)[rows] for _, f in TABLES}
+    return Batch(**ids, targets=enc.targets[rows], lengths=enc.lengths[sentence_ids], char_bag=enc.char_bag)
 
 
 def history_entry(e: Epoch) -> dict[str, Any]:

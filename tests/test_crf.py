@@ -206,3 +206,25 @@ def test_mask_with_holes_is_rejected() -> None:
     p = make_problem(rng, B=1, T=3, C=2)
     with pytest.raises(ValueError, match="left-aligned"):
         crf_nll(p["S"], p["tags"], np.array([[True, False, True]]), p["A"], p["A_start"], p["A_end"])
+
+
+def test_scaled_path_matches_log_space(monkeypatch) -> None:
+    """The probability-space recursion (the fast path) and the log-space one give the same loss and gradients."""
+    import ner_cli.nn.crf as crf
+
+    rng = np.random.default_rng(7)
+    B, T, C = 6, 9, 5
+    lengths = np.array([9, 1, 4, 0, 7, 9])
+    mask = lengths_to_mask(lengths, T)
+    S, tags = rng.normal(0, 2, (B, T, C)), rng.integers(0, C, (B, T))
+    A, A_start, A_end = rng.normal(0, 1, (C, C)), rng.normal(0, 1, C), rng.normal(0, 1, C)
+    loss, cache = crf_nll(S, tags, mask, A, A_start, A_end)
+    assert cache.scaled is not None
+    grads = crf_backward(cache)
+    monkeypatch.setattr(crf, "_scaled_tables", lambda *args: None)
+    loss_log, cache_log = crf_nll(S, tags, mask, A, A_start, A_end)
+    assert cache_log.scaled is None
+    assert loss == pytest.approx(loss_log, abs=1e-10)
+    np.testing.assert_allclose(cache.log_z, cache_log.log_z, atol=1e-10)
+    for g, g_log in zip(grads, crf_backward(cache_log), strict=True):
+        np.testing.assert_allclose(g, g_log, atol=1e-10)

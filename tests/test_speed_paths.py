@@ -4,6 +4,7 @@ constraint-only Viterbi shortcut, blocked scoring, in-place window vectors, half
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,14 +80,25 @@ def test_blocked_scores_equal_one_product(sample_model, monkeypatch):
     assert t.predict_encoded(enc) == t.predict([["Ana", "Costa", "flew", "to", "Lisbon", "."]]) * 50
 
 
-def test_half_precision_embeddings_in_the_file(sample_model):
+def test_half_precision_arrays_in_the_file_as_byte_planes(sample_model):
+    import zipfile
+
+    from ner_cli.io.modelfile import from_planes
+
     t = Tagger.load(sample_model)
     data = model_bytes(t.params, t.meta)
-    with np.load(io.BytesIO(data)) as z:
-        assert z["E"].dtype == np.float16 and z["W"].dtype == np.float32
-    params, _ = load_model_arrays(data)
+    with np.load(io.BytesIO(data)) as z:                           # still a plain .npz
+        assert z["E"].dtype == np.uint8 and z["E.lo"].dtype == np.uint8 and z["b"].dtype == np.float32
+        np.testing.assert_array_equal(from_planes(z["E"], z["E.lo"]), t.params["E"].astype(np.float16))
+    members = {i.filename: i.compress_type for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+    assert members["E.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
+    assert members["E.lo.npy"] == zipfile.ZIP_STORED
+    params, meta = load_model_arrays(data)
+    assert meta["storage"] == {"E": "float16-byte-planes", "W": "float16-byte-planes"}
     assert all(a.dtype == np.float32 for a in params.values())
-    np.testing.assert_array_equal(params["E"], t.params["E"].astype(np.float16).astype(np.float32))
+    for k in ("E", "W"):
+        np.testing.assert_array_equal(params[k], t.params[k].astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(params["b"], t.params["b"])
 
 
 @pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
@@ -98,3 +110,57 @@ def test_parallel_tagging_keeps_input_order(sample_model, fmt):
     assert "".join(tag_lines(t, lines, fmt, workers=2)) == single
     assert "".join(tag_lines(sample_model.read_bytes(), lines, fmt, paragraphs=True, workers=2)) == "".join(
         tag_lines(t, lines, fmt, paragraphs=True))
+
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(line_text | st.sampled_from(["Ana Costa met Mr. Smith. Then Lyon won!", "", "A. B. C."]), max_size=6),
+       st.booleans(), st.randoms(use_true_random=False))
+def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
+    """The whole-chunk renderers (the `ner tag` path) give byte for byte what the per-line formatters give."""
+    from ner_cli.io.tokenize import tokenize_chunk
+    from ner_cli.io.writers import FORMATS, RENDERERS, TaggedChunk, sentence_entities
+    from ner_cli.pipeline import tokenize_paragraphs
+
+    lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
+    if paragraphs:
+        chunk, lengths = tokenize_paragraphs(lines)
+    else:
+        chunk = tokenize_chunk(lines)
+        lengths = chunk.counts[chunk.counts > 0]
+    tags = np.array([rnd.randrange(len(LABELS)) for _ in chunk.tokens], dtype=np.int64)
+    tagged = TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, tags, LABELS)
+    names = [LABELS[t] for t in tags]
+    bounds = np.cumsum(lengths).tolist()
+    sentences = iter([names[a:b] for a, b in zip([0, *bounds][:-1], bounds, strict=True)])
+    offsets = tagged.offsets.tolist()
+    per_line = []                                                  # the sentences of each line
+    for a, b in zip(offsets[:-1], offsets[1:], strict=True):
+        sents = []
+        while sum(map(len, sents)) < b - a:
+            sents.append(next(sentences))
+        per_line.append(sents)
+    for fmt in ("conll", "jsonl", "inline"):
+        expected = [FORMATS[fmt](line, chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(),
+                                 names[a:b], entities=sentence_entities(sents))
+                    for line, a, b, sents in zip(lines, offsets[:-1], offsets[1:], per_line, strict=True)]
+        assert RENDERERS[fmt](tagged) == expected, fmt
+
+
+def test_per_type_products_give_the_token_by_token_scores(sample_model, monkeypatch):
+    """Collobert's lookup-table trick (model.type_products) scores a chunk like the gather + matmul path."""
+    tagger = Tagger.load(sample_model)
+    raw = (Path(__file__).parent.parent / "data" / "sample" / "raw.txt").read_text().split()
+    sentences = [raw[i:i + 1 + i % 23] for i in range(0, len(raw), 3)] * 4
+    enc = tagger.featurizer.encode(sentences)
+    assert len(enc.words) >= tagger_mod.TYPE_MIN_TOKENS
+    types = tagger._types(enc)
+    assert types is not None
+    np.testing.assert_allclose(tagger.scores(enc, 0, len(enc.words), types), tagger.scores(enc, 0, len(enc.words)),
+                               rtol=1e-4, atol=1e-4)
+    with_types = tagger.predict_ids(enc)
+    monkeypatch.setattr(tagger_mod, "TYPE_MIN_TOKENS", 10**9)
+    assert tagger._types(enc) is None
+    assert (tagger.predict_ids(enc) == with_types).all()

@@ -2,12 +2,14 @@
 
 GloVe's vocabulary is lowercase; "Paris" and "paris" share a vector. Each token therefore also gets one of
 these categories, embedded by its own small matrix K and concatenated into the window vector.
+`word_case` never returns CASELESS: that category is given by `features.document.apply_regime` to the letter
+tokens of a document written without case contrast (all lowercase or all uppercase).
 """
 
 from __future__ import annotations
 
-CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "noletters", "mixed")
-PAD_CASE, LOWER, ALLCAPS, INITCAP, NUMERIC, HASDIGIT, NOLETTERS, MIXED = range(len(CASES))
+CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "noletters", "mixed", "caseless")
+PAD_CASE, LOWER, ALLCAPS, INITCAP, NUMERIC, HASDIGIT, NOLETTERS, MIXED, CASELESS = range(len(CASES))
 
 
 def word_case(word: str) -> int:

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.charbag import CharBag
 from .casing import CASES, PAD_CASE, word_case
+from .chars import bag_of, ngram_rows
+from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
+from .gazetteer import Gazetteer
 from .memo import MemoEncoder
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
@@ -29,6 +33,10 @@ class Encoded:
     lengths: np.ndarray               # (S,) tokens per sentence
     targets: np.ndarray | None = None  # (N,) tag ids (or 0/1 for a binary model)
     suffixes: np.ndarray | None = None  # (N, 2w+1) int32 suffix ids, or None without the suffix feature
+    elsewhere: np.ndarray | None = None  # (N, 2w+1) int8 "cased elsewhere in the document" ids (document.py)
+    gazetteer: np.ndarray | None = None  # (N, 2w+1) int32 gazetteer-match ids (gazetteer.py)
+    chars: np.ndarray | None = None      # (N, 2w+1) int32 word-type ids into char_bag (chars.py)
+    char_bag: CharBag | None = None      # n-gram rows of each word type
 
     @property
     def starts(self) -> np.ndarray:
@@ -73,26 +81,69 @@ def build_suffixes(counts: Counter[str], length: int, min_count: int = 2) -> Suf
 
 @dataclass
 class Featurizer:
-    """Turns word sequences into windows for one model: its vocabulary, window size, casing and suffixes."""
+    """Turns word sequences into windows for one model: its vocabulary, window size, casing and suffixes,
+    and the document-level features (document.py) when the model has them."""
 
     vocab: Vocab
     window: int
     use_case: bool
     suffixes: SuffixTable | None = None
+    case_regime: bool = False             # letter tokens of caseless documents get the casing id CASELESS
+    doc_case: bool = False                # the "cased elsewhere in the document" ids
+    gazetteer: Gazetteer | None = None    # name lists matched in each sentence
+    chars: tuple[int, int, int] | None = None  # character n-grams: (rows of Q, min_n, max_n)
 
     def __post_init__(self) -> None:
         lookup = self.vocab.lookup
         # word -> id << CASE_BITS | case id: one dict hit per token for both
         self._encode_codes = MemoEncoder(lambda w: lookup(w) << CASE_BITS | word_case(w))
+        if self.chars is not None:                             # lowercased word -> its hashed n-gram rows
+            n_buckets, min_n, max_n = self.chars
+            self._ngrams = MemoEncoder(lambda t: ngram_rows(t, n_buckets, min_n, max_n))
 
-    def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None) -> Encoded:
+    def encode(self, sentences: Sequence[Sequence[str]], targets: np.ndarray | None = None,
+               docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
+        """Windows of every token. `docs` (S,): the document of each sentence (None: each its own)."""
         lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
-        flat = [w for s in sentences for w in s]
-        suffixes = None
+        return self.encode_flat([w for s in sentences for w in s], lengths, targets, docs)
+
+    def encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None,
+                    docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
+        """`encode` for sentences given flat: the words of all sentences in one list, and their lengths."""
+        suffixes = gazetteer = chars = bag = elsewhere = None
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)
+        if self.gazetteer is not None:
+            gazetteer = make_windows(self.gazetteer.encode(flat, lengths), self.window, 0, lengths=lengths)
+        keys, types = lower_types(flat) if self.chars is not None or self.doc_case else (None, [])
+        if self.chars is not None:                             # type 0 pads; type k + 1 is types[k]
+            chars = make_windows((keys + 1).astype(np.int32), self.window, 0, lengths=lengths)
+            bag = bag_of([[], *self._ngrams.values(types)])
         if not self.use_case:
             words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-            return Encoded(words, None, lengths, targets, suffixes)
-        codes = make_windows(self._encode_codes(flat), self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
-        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes)
+            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer, chars, bag)
+        codes = self._encode_codes(flat)
+        if self.case_regime or self.doc_case:
+            tok_doc = token_docs(lengths, None if docs is None else np.asarray(docs))
+            cases = codes & CASE_MASK
+            if self.doc_case:
+                elsewhere = make_windows(elsewhere_ids(keys, cases, lengths, tok_doc), self.window,
+                                         PAD_ELSEWHERE, lengths=lengths)
+            if self.case_regime:
+                codes = codes - cases + apply_regime(cases, tok_doc)
+        codes = make_windows(codes, self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
+        return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes,
+                       elsewhere, gazetteer, chars, bag)
+
+
+def lower_types(flat: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(N,) int64 ids of the lowercased words (equal lowercased forms get equal ids, first seen first) and
+    the lowercased forms in id order."""
+    index: dict[str, int] = {}
+    ids = np.fromiter((index.setdefault(w.lower(), len(index)) for w in flat), dtype=np.int64, count=len(flat))
+    return ids, list(index)
+
+
+def lower_keys(flat: list[str]) -> np.ndarray:
+    """(N,) int64 ids of the lowercased words: equal lowercased forms get equal ids (first seen, first id)."""
+    return lower_types(flat)[0]

@@ -19,6 +19,7 @@ class Corpus:
     tags: list[list[str]]
     lines: list[int]          # 1-based line of each sentence's first token
     scheme: str
+    docs: list[int] | None = None  # document of each sentence (-DOCSTART- opens one); None: none in the file
     written: list[list[str]] | None = None   # the tags as written in the file, before any repair
 
     @property
@@ -43,6 +44,8 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
     words = [s.words for s in sentences]
     tags = [s.tags for s in sentences]
     lines = [s.line for s in sentences]
+    starts = [s.doc_start for s in sentences]
+    docs = document_ids(starts) if any(starts) else None          # no -DOCSTART-: each sentence on its own
     if scheme == "auto":
         scheme = detect_scheme(tags)
     written = list(tags)                                  # repair replaces sequences; these stay as written
@@ -56,7 +59,17 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
                             hint="fix the file, or read it as conlleval does: --repair (ner eval), "
                                  "--set data.repair=true (ner train)")
         tags[k] = repair_tags(seq, scheme)
-    return Corpus(str(path), words, tags, lines, scheme, written)
+    return Corpus(str(path), words, tags, lines, scheme, docs, written)
+
+
+def document_ids(doc_starts: list[bool]) -> list[int]:
+    """Document index of each sentence: a new document at every -DOCSTART- (sentences before the first
+    one form document 0)."""
+    out, doc = [], 0
+    for k, start in enumerate(doc_starts):
+        doc += bool(start and k)
+        out.append(doc)
+    return out
 
 
 def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: bool = False, token_col: int = 0,

@@ -35,9 +35,12 @@ import re
 import sys
 import unicodedata
 from collections.abc import Sequence
-from itertools import accumulate, chain
+from dataclasses import dataclass
+from itertools import accumulate, chain, compress
 
-__all__ = ["ABBREVIATIONS", "split_sentences", "tokenize", "tokenize_lines"]
+import numpy as np
+
+__all__ = ["ABBREVIATIONS", "TokenizedChunk", "split_sentences", "tokenize", "tokenize_chunk", "tokenize_lines"]
 
 _ABBREVIATION_LIST = """Mr Mrs Ms Messrs Dr Prof St Mt Ft Jr Sr Sen Rep Gov Gen Col Lt Capt Sgt Cmdr Adm Rev
     Hon Inc Ltd Corp Co Bros Dept Univ Ave Blvd Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec
@@ -126,31 +129,62 @@ _SEP_CHAR = "\x00"
 _LINE_SEP = f"\n{_SEP_CHAR}\n"
 
 
+@dataclass
+class TokenizedChunk:
+    """The tokens of a batch of lines, flat: line i holds tokens[offsets[i]:offsets[i + 1]].
+
+    ``starts``/``ends`` (int64 arrays, one entry per token) are character offsets into the token's own line,
+    end exclusive, so ``lines[i][starts[k]:ends[k]] == tokens[k]``.
+    """
+
+    tokens: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    counts: np.ndarray                     # (n_lines,) tokens per line
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.counts))).astype(np.int64)
+
+
+def tokenize_chunk(lines: Sequence[str]) -> TokenizedChunk:
+    """Tokenize a batch of lines with one regex pass and no Python work per line or per token.
+
+    The lines are joined by a separator that tokenizes as one token of its own and that no rule can see across;
+    token offsets come from one cumulative sum over the matched whitespace and token lengths, and the separator
+    tokens are found from their known positions.
+    """
+    text = _LINE_SEP.join(lines)
+    if text.count(_SEP_CHAR) != len(lines) - 1:                   # the separator occurs in the input itself
+        per_line = [tokenize(line) for line in lines]
+        return TokenizedChunk([t for toks, _, _ in per_line for t in toks],
+                              np.fromiter((s for _, st, _ in per_line for s in st), dtype=np.int64),
+                              np.fromiter((e for _, _, en in per_line for e in en), dtype=np.int64),
+                              np.fromiter((len(toks) for toks, _, _ in per_line), dtype=np.int64, count=len(lines)))
+    flat = list(chain.from_iterable(_TOKEN_RE.findall(text)))     # gap, token, gap, token, ...
+    pos = np.cumsum(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)))
+    starts, ends = pos[0::2], pos[1::2]                           # global offsets of every token
+    line_lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    line_starts = np.concatenate(([0], np.cumsum(line_lens + len(_LINE_SEP))[:-1]))
+    seps = np.searchsorted(starts, line_starts[1:] - 2)           # token index of each separator ("\n\0\n")
+    keep = np.ones(len(starts), dtype=bool)
+    keep[seps] = False
+    counts = np.diff(np.concatenate(([-1], seps, [len(starts)]))) - 1
+    line_of = np.repeat(np.arange(len(lines)), counts)
+    tokens = list(compress(flat[1::2], keep.tolist()))
+    first = line_starts[line_of]
+    return TokenizedChunk(tokens, starts[keep] - first, ends[keep] - first, counts)
+
+
 def tokenize_lines(lines: Sequence[str], offsets: bool = True) -> list[tuple[list[str], list[int], list[int]]]:
-    """``[tokenize(line) for line in lines]`` with one regex pass over the whole batch (faster on short lines).
+    """``[tokenize(line) for line in lines]``, through `tokenize_chunk` (one regex pass over the whole batch).
 
     With ``offsets=False`` the starts and ends lists are left empty (for callers that need only the tokens).
     """
-    if len(lines) < 2:
-        return [tokenize(line) if offsets else (tokenize(line)[0], [], []) for line in lines]
-    text = _LINE_SEP.join(lines)
-    if text.count(_SEP_CHAR) != len(lines) - 1:                   # the separator occurs in the input itself
-        return [tokenize(line) if offsets else (tokenize(line)[0], [], []) for line in lines]
-    pairs = _TOKEN_RE.findall(text)                               # (whitespace, token) pairs
-    flat = list(chain.from_iterable(pairs)) if offsets else []
-    tokens = flat[1::2] if offsets else [tok for _, tok in pairs]
-    out = []
-    i = 0                                                         # index of the line's first token
-    first = 0                                                     # line 0 starts at offset 0; others after "\n"
-    for k in range(len(lines)):
-        j = tokens.index(_SEP_CHAR, i) if k < len(lines) - 1 else len(tokens)
-        if offsets:
-            pos = list(accumulate(map(len, flat[2 * i : 2 * j]), initial=first))
-            out.append((tokens[i:j], pos[1::2], pos[2::2]))
-        else:
-            out.append((tokens[i:j], [], []))
-        i, first = j + 1, -1
-    return out
+    chunk = tokenize_chunk(lines)
+    bounds = chunk.offsets.tolist()
+    starts, ends = (chunk.starts.tolist(), chunk.ends.tolist()) if offsets else ([], [])
+    return [(chunk.tokens[a:b], starts[a:b], ends[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 _BOUNDARY_RE = re.compile(rf"(?<![.!?])[.!?]++[{_CLOSERS}]*+(\s+)")

@@ -13,8 +13,8 @@ exclusive) over the flat token list — is given; in paragraph mode pass
 ``entities=sentence_entities(per_sentence_tags)`` so that no entity can run across a
 sentence boundary. Keyword arguments a format has no use for are ignored.
 
-* ``conll``: ``token<TAB>tag`` per token, then one blank line; the whole line is one block
-  (call `format_conll` per sentence for one block per sentence).
+* ``conll``: ``token<TAB>tag`` per token, then one blank line after each sentence (`render_conll`; a line
+  split into sentences with ``--paragraphs`` gives one block per sentence; `format_conll` is one sentence).
 * ``jsonl``: one JSON object per line, ``{"text": line, "entities": [{"start", "end",
   "label", "text"}]}`` (``"line"`` first when ``line_no`` is given, ``"tokens"`` and
   ``"tags"`` last with ``include_tokens``). ``start``/``end`` are character offsets into the
@@ -31,8 +31,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
+
+import numpy as np
 
 from ..tags import get_entities
 
@@ -153,3 +156,96 @@ def write_predictions(path: str | Path, words: Sequence[Sequence[str]], gold: Se
         lines += [f"{a} {b} {c}\n" for a, b, c in zip(w, g, p, strict=True)]
         lines.append("\n")
     atomic_write_bytes(path, "".join(lines).encode("utf-8"))
+
+
+# ---- whole chunks at once: the `ner tag` hot path ----------------------------------------------------------
+
+@dataclass
+class TaggedChunk:
+    """A batch of input lines with their tokens and predicted tags, all flat (no per-line lists).
+
+    Line i holds tokens[offsets[i]:offsets[i + 1]] (``counts`` per line); ``starts``/``ends`` are character
+    offsets into the token's own line. Sentences are runs of ``sentence_lengths`` tokens, never across lines
+    (one per non-empty line, or several in paragraph mode); entities never cross a sentence boundary.
+    """
+
+    lines: list[str]
+    tokens: list[str]
+    starts: np.ndarray                 # (N,) int64
+    ends: np.ndarray                   # (N,) int64
+    counts: np.ndarray                 # (n_lines,) tokens per line
+    sentence_lengths: np.ndarray       # (n_sentences,) tokens per sentence, all > 0
+    tags: np.ndarray                   # (N,) ids into `labels`
+    labels: list[str]                  # IOB2 tag names
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(self.counts))).astype(np.int64)
+
+
+def chunk_entities(chunk: TaggedChunk) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Every entity of a chunk as arrays, in order: (line, char start, char end exclusive, type id, type names).
+
+    Computed with `tags.chunk_spans` over the whole chunk at once (conlleval's rules, cut at sentence starts).
+    """
+    from ..tags import chunk_spans, encode_tags
+
+    prefix_of, type_of, types = encode_tags(chunk.labels)           # per label, not per token
+    cuts = np.cumsum(chunk.sentence_lengths)[:-1]
+    first, end = chunk_spans(prefix_of[chunk.tags], type_of[chunk.tags], cuts)
+    line_of = np.repeat(np.arange(len(chunk.lines)), chunk.counts)
+    return line_of[first], chunk.starts[first], chunk.ends[end - 1], type_of[chunk.tags[first]], types
+
+
+def _per_line(values: list[str], line_of: np.ndarray, n_lines: int, sep: str) -> list[str]:
+    """`values` (in line order) joined by `sep` per line: "" for a line without any."""
+    out = [""] * n_lines
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(line_of, minlength=n_lines)))).tolist()
+    for i in np.flatnonzero(np.diff(bounds)).tolist():
+        out[i] = sep.join(values[bounds[i]:bounds[i + 1]])
+    return out
+
+
+def render_conll(chunk: TaggedChunk) -> list[str]:
+    """`format_conll` of every sentence: ``token<TAB>tag`` lines, a blank line after each sentence (in paragraph
+    mode a line may hold several), a lone ``\\n`` for an empty line."""
+    suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
+    pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
+    for i in (np.cumsum(chunk.sentence_lengths) - 1).tolist():    # each sentence's last token: a blank line
+        pieces[i] += "\n"
+    bounds = chunk.offsets.tolist()
+    return ["".join(pieces[a:b]) or "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def render_jsonl(chunk: TaggedChunk) -> list[str]:
+    """`format_jsonl` of every line, byte for byte, with JSON strings from the json module's own encoder."""
+    from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses for a str
+
+    line_of, start, end, type_id, types = chunk_entities(chunk)
+    label = [encode_basestring(t) for t in types]
+    lines = chunk.lines
+    ents = [f'{{"start": {s}, "end": {e}, "label": {label[t]}, "text": {encode_basestring(lines[i][s:e])}}}'
+            for i, s, e, t in zip(line_of.tolist(), start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
+    per_line = _per_line(ents, line_of, len(lines), ", ")
+    return list(map('{{"text": {}, "entities": [{}]}}\n'.format, map(encode_basestring, lines), per_line))
+
+
+def render_inline(chunk: TaggedChunk) -> list[str]:
+    """`format_inline` of every line: entities wrapped as ``[LABEL text]``, everything else verbatim."""
+    line_of, start, end, type_id, types = chunk_entities(chunk)
+    out = [line + "\n" for line in chunk.lines]
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(line_of, minlength=len(out))))).tolist()
+    start_l, end_l, type_l = start.tolist(), end.tolist(), type_id.tolist()
+    for i in np.flatnonzero(np.diff(bounds)).tolist():
+        line, pieces, prev = chunk.lines[i], [], 0
+        for k in range(bounds[i], bounds[i + 1]):
+            s, e = start_l[k], end_l[k]
+            pieces += (line[prev:s], "[", types[type_l[k]], " ", line[s:e], "]")
+            prev = e
+        out[i] = "".join(pieces) + line[prev:] + "\n"
+    return out
+
+
+RENDERERS: dict[str, Callable[[TaggedChunk], list[str]]] = {
+    "conll": render_conll, "jsonl": render_jsonl, "inline": render_inline}
+"""--format name -> renderer of a whole chunk (one output string per input line)."""

@@ -26,7 +26,11 @@ from .decode import lengths_to_mask, with_constraints
 
 @dataclass
 class CrfCache:
-    """What ``crf_backward`` needs: effective (penalised) parameters, inputs and forward/backward tables."""
+    """What ``crf_backward`` needs: effective (penalised) parameters, inputs and forward/backward tables.
+
+    The tables are either in log space (``alpha``, ``beta``) or scaled (``a``, ``b``: each row rescaled to
+    sum to 1, so ``alpha_t = log a_t + const_t``; with ``P = exp(S - max_j S)`` and ``Et = exp(A - max A)``).
+    """
 
     S: np.ndarray  # (B, T, C) emission scores
     tags: np.ndarray  # (B, T) gold tags, padding set to 0
@@ -35,10 +39,11 @@ class CrfCache:
     trans: np.ndarray  # (C, C) A plus constraint penalties
     start: np.ndarray  # (C,)
     end: np.ndarray  # (C,)
-    alpha: np.ndarray  # (B, T, C) log forward scores, each row rescaled to peak at 0
-    beta: np.ndarray  # (B, T, C) log backward scores, each row rescaled to peak at 0
-    log_z: np.ndarray  # (B,) float64 log partition (0 for empty sentences)
+    alpha: np.ndarray | None  # (B, T, C) log forward scores, each row rescaled to peak at 0 (log-space path)
+    beta: np.ndarray | None  # (B, T, C) log backward scores, each row rescaled to peak at 0 (log-space path)
+    log_z: np.ndarray  # (B,) log partition (0 for empty sentences)
     param_dtype: np.dtype  # dtype of A, for the returned dA
+    scaled: tuple[np.ndarray, ...] | None = None  # (a, b, P, Et) of the scaled path
 
 
 def _lse(x: np.ndarray, axis: int) -> np.ndarray:
@@ -154,7 +159,7 @@ def crf_nll(
 
     S: (B, T, C) float32/float64 (all computation in S's dtype); tags: (B, T) int (padding ignored);
     mask: (B, T) bool, left-aligned; A: (C, C); A_start, A_end: (C,). Empty sentences contribute 0.
-    Optional constraints ``allowed`` (C, C), ``start_ok`` / ``end_ok`` (C,) add -1e4 where False.
+    Optional constraints ``allowed`` (C, C), ``start_ok`` / ``end_ok`` (C,) add decode.DISALLOWED where False.
     """
     S = np.asarray(S)
     dtype = S.dtype
@@ -165,14 +170,82 @@ def crf_nll(
     trans = with_constraints(A, allowed, (C, C), dtype)
     start = with_constraints(A_start, start_ok, (C,), dtype)
     end = with_constraints(A_end, end_ok, (C,), dtype)
-    alpha, scale = log_forward(S, mask, trans, start)
-    beta = log_backward(S, mask, trans, end)
-    log_z = np.zeros(S.shape[0], dtype=np.float64)
-    if S.shape[1] > 0:
-        log_z = np.where(lengths > 0, scale + _lse(alpha[:, -1] + end, axis=1), 0)
-    loss = float((log_z - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
-    cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype)
+    scaled = _scaled_tables(S, mask, lengths, trans, start, end)
+    if scaled is not None:
+        log_z, tables = scaled
+        alpha = beta = None
+    else:                                        # a normaliser underflowed (only via disallowed transitions)
+        alpha, scale = log_forward(S, mask, trans, start)     # rescaled log space: stable at any length too
+        beta = log_backward(S, mask, trans, end)
+        log_z = np.zeros(S.shape[0], dtype=np.float64)
+        if S.shape[1] > 0:
+            log_z = np.where(lengths > 0, scale + _lse(alpha[:, -1] + end, axis=1), 0)
+        tables = None
+    loss = float((log_z.astype(np.float64) - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
+    cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype, tables)
     return loss, cache
+
+
+def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start: np.ndarray,
+                   end: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]] | None:
+    """Forward-backward in probability space with per-step rescaling (Rabiner's scaling): log Z and (a, b, P, Et).
+
+    a_1 ∝ exp(start) ∘ P_1,  a_t ∝ (a_{t-1} @ Et) ∘ P_t,  each row scaled to sum 1 by c_t, so
+    log Z = Σ_t log c_t + (the maxima taken out of S and A) + log Σ_j a_L[j] exp(end[j]).
+    b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). One (B, C) @ (C, C) product, a product and a sum per
+    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space).
+    """
+    B, T, C = S.shape
+    if T == 0 or B == 0:
+        return None
+    order = np.argsort(-lengths, kind="stable")                    # longest first: step t touches rows [:n_t]
+    lens = lengths[order]
+    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1)  # (T,) n_t = #{b: len_b > t}
+    S_o = S[order]
+    m_S = S_o.max(axis=2)                                          # (B, T)
+    P = np.exp(S_o - m_S[:, :, None])                              # (B, T, C), max 1 per row
+    top = float(trans.max())
+    Et = np.exp(trans - top)                                       # (C, C)
+    s_top, e_top = float(start.max()), float(end.max())
+    a = np.zeros_like(S)
+    c = np.ones((B, T), dtype=S.dtype)                             # c[b, t]: the scale of row t (1 past the end)
+    first = np.exp(start - s_top) * P[:, 0]
+    c[:, 0] = first.sum(axis=1)
+    a[:, 0] = first / c[:, 0, None]
+    with np.errstate(divide="ignore", invalid="ignore"):           # c = 0 is caught just below
+        for t in range(1, T):
+            n = running[t]
+            if n == 0:
+                break
+            new = (a[:n, t - 1] @ Et) * P[:n, t]                   # (n, C)  a_t ∝ (a_{t-1} @ Et) ∘ P_t
+            c[:n, t] = new.sum(axis=1)
+            a[:n, t] = new / c[:n, t, None]
+    if not (c > 0).all():
+        return None
+    has = lens > 0
+    exp_end = np.exp(end - e_top)
+    last = np.ones(B, dtype=S.dtype)
+    last[has] = a[np.flatnonzero(has), lens[has] - 1] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
+    if not (last > 0).all():
+        return None
+    valid = np.arange(T)[None, :] < lens[:, None]
+    log_z = np.where(has, np.log(c).sum(axis=1) + (m_S * valid).sum(axis=1) + top * np.maximum(lens - 1, 0)
+                     + s_top + np.log(last) + e_top, 0)
+    b = np.empty_like(S)
+    b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
+    Et_T = Et.T
+    for t in range(T - 2, -1, -1):
+        n = running[t + 1]                                         # sentences with a token after t
+        if n == 0:
+            continue
+        new = (P[:n, t + 1] * b[:n, t + 1]) @ Et_T                 # (n, C)  b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ
+        b[:n, t] = new / new.sum(axis=1, keepdims=True)
+    inv = np.empty_like(order)
+    inv[order] = np.arange(B)
+    a, b, P = a[inv], b[inv], P[inv]
+    log_z = log_z[inv]
+    return log_z.astype(S.dtype), (a, b, P, Et)
+
 
 
 def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -182,7 +255,8 @@ def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
-    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C), from the rescaled tables.
+    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C): from the scaled tables
+    (`_scaled_marginals`), else from the rescaled log-space ones.
 
     ``p(y_t = j) = alpha_t[j] beta_t[j] / Z`` and ``sum_j alpha_t[j] beta_t[j] = Z`` at every t, so the node
     marginals are a softmax over j of ``alpha_hat_t + beta_hat_t``: each position normalised on its own, the
@@ -191,12 +265,32 @@ def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
     Both are zero at padding positions.
     """
     c = cache
+    if c.scaled is not None:
+        return _scaled_marginals(c)
     node = _softmax_last(c.alpha + c.beta, (2,)) * c.mask[:, :, None]
     if c.S.shape[1] < 2:
         return node, np.zeros_like(c.trans)
     right = (c.S + c.beta)[:, 1:, None, :]  # (B, T-1, 1, C)
     pair = _softmax_last(c.alpha[:, :-1, :, None] + c.trans + right, (2, 3)) * c.mask[:, 1:, None, None]
     return node, pair.sum(axis=(0, 1))
+
+
+def _scaled_marginals(c: CrfCache) -> tuple[np.ndarray, np.ndarray]:
+    """`crf_marginals` from the scaled tables: p(y_t) ∝ a_t ∘ b_t, and the pairwise sum as one product.
+
+    p(y_{t-1}=i, y_t=j) ∝ a_{t-1}[i] Et[i, j] P_t[j] b_t[j], normalised per (b, t); summed over b and t this is
+    Et ∘ (a_prevᵀ @ (P b / n)) over the valid (b, t) rows: a (C, K) @ (K, C) product, no (B, T, C, C) tensor.
+    """
+    a, b, P, Et = c.scaled
+    ab = a * b
+    node = np.divide(ab, ab.sum(axis=2, keepdims=True), out=np.zeros_like(ab), where=c.mask[:, :, None])
+    if c.S.shape[1] < 2:
+        return node, np.zeros_like(c.trans)
+    valid = c.mask[:, 1:]                                          # (B, T-1): transition t-1 -> t exists
+    prev = a[:, :-1][valid]                                        # (K, C)
+    right = (P[:, 1:] * b[:, 1:])[valid]                           # (K, C)
+    n = ((prev @ Et) * right).sum(axis=1, keepdims=True)           # (K, 1) normaliser of each pairwise table
+    return node, Et * (prev.T @ (right / n))
 
 
 def _counts(index: np.ndarray, size: int, dtype: np.dtype) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Batch, ModelSpec, Params, RowGrad, backward, forward
+from .model import TABLES, Batch, ModelSpec, Params, RowGrad, backward, forward
 
 
 @dataclass
@@ -33,13 +33,16 @@ def analytic_gradients(params: Params, spec: ModelSpec, batch: Batch, seed: int)
 
 
 def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Flat indices to check: for the lookup tables E, K and X mostly entries of rows the batch uses
+    """Flat indices to check: for the lookup tables (`TABLES`) mostly entries of rows the batch uses
     (the others have gradient 0)."""
     size = int(np.prod(shape))
     if size <= n:
         return np.arange(size)
-    if name in ("E", "K", "X"):
-        ids = {"E": batch.words, "K": batch.cases, "X": batch.suffixes}[name]
+    fields = dict(TABLES)
+    if name in fields:
+        ids = getattr(batch, fields[name])
+        if name == "Q":                                            # the n-gram rows of the batch's word types
+            ids = batch.char_bag.rows_of(ids)
         n_used = n - 2 if n > 2 else n                             # and 2 anywhere, when there are more than 2
         rows = rng.choice(np.unique(ids), size=n_used)
         used = rows * shape[1] + rng.integers(0, shape[1], len(rows))

@@ -3,7 +3,9 @@
 For the token at position t with window size w (the lecture's w = 2):
 
     x = [e(w_{t-w}); ...; e(w_t); ...; e(w_{t+w})]      (B, (2w+1)·(d + d_case + d_suffix))
-                                                         E rows, plus casing rows K and suffix rows X
+                                                         E rows, plus casing rows K, suffix rows X,
+                                                         document rows D, gazetteer rows G and the
+                                                         character n-gram mean c(w) of Q (charbag.py)
     z = W x + b                                          (B, H)
     h = f(z)                                             (B, H)
     binary:      s = uᵀh                                 (B,)     "is the centre word of class C?"
@@ -15,7 +17,7 @@ Backward, exactly as derived in the lecture (downstream gradient = upstream grad
     δ = (∂J/∂h) ∘ f'(z)          for the binary score with ∂J/∂s = 1 this is δ = uᵀ ∘ f'(z)
     ∂J/∂W = δᵀ x     (the lecture's δᵀxᵀ per example, summed over the batch)
     ∂J/∂b = Σ δ
-    ∂J/∂x = Wᵀ δ     scattered back into the rows of E (and K, X) that formed each window
+    ∂J/∂x = Wᵀ δ     scattered back into the rows of E (and K, X, D, G, Q) that formed each window
 
 J is a MEAN over the batch's tokens (for the CRF: summed sentence losses divided by the token count), plus
 (l2 / 2)·(‖W‖² + ‖U‖²). `ds`, `dS`, `dW`, `db`, `du`, `dU`, `dc`, `dx`, `dE` always mean ∂J/∂(that name).
@@ -32,11 +34,15 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS, RELU_FAMILY
+from .charbag import CharBag, bag_backward, bag_forward
 from .decode import lengths_to_mask
 
 Params = dict[str, np.ndarray]
 LOSSES = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}   # task -> its losses
-TABLES = (("E", "words"), ("K", "cases"), ("X", "suffixes"))   # lookup tables of x and the Batch field of their ids
+# The lookup tables whose rows form x, in the order of their columns in each window slot, with the Batch field
+# of their ids. Q is special: a slot's c(w) is the mean of its word's n-gram rows of Q (charbag.py), and its
+# ids are word types of the batch's CharBag.
+TABLES = (("E", "words"), ("K", "cases"), ("X", "suffixes"), ("D", "elsewhere"), ("G", "gazetteer"), ("Q", "chars"))
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,14 @@ class ModelSpec:
     n_cases: int = 8
     suffix_dim: int = 0            # size of the word-suffix embedding (0 = no suffix feature)
     n_suffixes: int = 0            # rows of the suffix table X
+    doc_dim: int = 0               # size of the "cased elsewhere in the document" embedding D (0 = off)
+    n_doc: int = 0                 # rows of D
+    gaz_dim: int = 0               # size of the gazetteer-match embedding G (0 = off)
+    n_gaz: int = 0                 # rows of G
+    char_dim: int = 0              # size of the character n-gram vector of each word (table Q; 0 = off)
+    n_char_buckets: int = 0        # rows of Q (hashed n-grams)
+    char_min_n: int = 2            # shortest n-gram
+    char_max_n: int = 4            # longest n-gram (the whole word is one more)
     hidden: int = 300              # H
     activation: str = "relu"
     task: str = "multiclass"       # "multiclass" or "binary"
@@ -67,7 +81,8 @@ class ModelSpec:
     @property
     def input_size(self) -> int:
         """Length of x: (2w+1)(d + d_case + d_suffix) — 5d for the lecture's w = 2 and no extra features."""
-        return self.width * (self.dim + self.case_dim + self.suffix_dim)
+        return self.width * (self.dim + self.case_dim + self.suffix_dim + self.doc_dim + self.gaz_dim
+                             + self.char_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +97,10 @@ class Batch:
     targets: np.ndarray | None = None      # (B,) tag ids (multi-class) or 0/1 (binary)
     lengths: np.ndarray | None = None      # (n_sentences,) sums to B
     suffixes: np.ndarray | None = None     # (B, 2w+1) int ids into X
+    elsewhere: np.ndarray | None = None    # (B, 2w+1) int ids into D
+    gazetteer: np.ndarray | None = None    # (B, 2w+1) int ids into G
+    chars: np.ndarray | None = None        # (B, 2w+1) word-type ids into char_bag
+    char_bag: CharBag | None = None        # the n-gram rows of Q of each word type
 
 
 @dataclass
@@ -100,16 +119,18 @@ class RowGrad:
 
 def lookup_tables(spec: ModelSpec) -> list[tuple[str, str, int]]:
     """The embedding tables whose rows form x, in the order they are concatenated per window position:
-    (parameter, the Batch field holding its ids, width). E always; the casing table K and the suffix table X
-    when the spec has them."""
-    widths = {"E": spec.dim, "K": spec.case_dim, "X": spec.suffix_dim}
+    (parameter, the Batch field holding its ids, width). E always; the casing table K, the suffix table X,
+    the document table D, the gazetteer table G and the character n-gram table Q when the spec has them."""
+    widths = {"E": spec.dim, "K": spec.case_dim, "X": spec.suffix_dim, "D": spec.doc_dim, "G": spec.gaz_dim,
+              "Q": spec.char_dim}
     return [(name, field, widths[name]) for name, field in TABLES if widths[name]]
 
 
 def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     """Every parameter of a model with this spec and its shape: the one list of parameters."""
     H, C = spec.hidden, spec.n_classes
-    rows = {"E": spec.vocab_size, "K": spec.n_cases, "X": spec.n_suffixes}
+    rows = {"E": spec.vocab_size, "K": spec.n_cases, "X": spec.n_suffixes, "D": spec.n_doc, "G": spec.n_gaz,
+            "Q": spec.n_char_buckets}
     shapes: dict[str, tuple[int, ...]] = {name: (rows[name], width) for name, _, width in lookup_tables(spec)}
     shapes.update(W=(H, spec.input_size), b=(H,))
     if spec.task == "binary":
@@ -127,10 +148,13 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
     H, D = spec.hidden, spec.input_size
     gain = np.sqrt(2.0) if spec.activation in RELU_FAMILY else 1.0         # He scaling for ReLU-family units
     p: Params = {}
-    for name, shape in param_shapes(spec).items():         # drawn in this order: the same seed, the same weights
+    tables = {name for name, _ in TABLES}
+    # drawn in param_shapes' order: the same seed, the same weights (a table that is off draws nothing, so
+    # E, K, X, W... of a model without D, G, Q are those of a model from before they existed)
+    for name, shape in param_shapes(spec).items():
         if name == "E" and embeddings is not None:
             p[name] = embeddings.copy()
-        elif name in ("E", "K", "X"):
+        elif name in tables:
             p[name] = rng.normal(0, 0.1, shape)
         elif name == "W":                                  # Glorot-uniform
             limit = gain * np.sqrt(6.0 / (D + H))
@@ -144,18 +168,26 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
 
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
-                   suffixes: np.ndarray | None = None) -> np.ndarray:
-    """x for every window: rows of E (and K, X) side by side, (B, 2w+1, d [+ d_case] [+ d_suffix]) flattened."""
-    ids = {"words": words, "cases": cases, "suffixes": suffixes}
-    tables = [(params[name], ids[field]) for name, field in TABLES if name in params and ids[field] is not None]
+                   suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
+                   gazetteer: np.ndarray | None = None, char_vecs: np.ndarray | None = None) -> np.ndarray:
+    """x for every window: per slot, the rows of the lookup tables (`TABLES`: E, then K, X, D, G when the
+    model has them) side by side, then the character vector c(w) of the slot's word when given
+    (`char_vecs` (B, 2w+1, d_char), from `charbag.bag_forward`): (B, 2w+1, d + d_case + ...) flattened."""
+    ids = {"words": words, "cases": cases, "suffixes": suffixes, "elsewhere": elsewhere, "gazetteer": gazetteer,
+           "chars": char_vecs}
+    tables = [(name, ids[field]) for name, field in TABLES if name in params and ids[field] is not None]
     if len(tables) == 1:
         return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
-    width = sum(t.shape[1] for t, _ in tables)
-    x = np.empty((*words.shape, width), dtype=np.result_type(*(t for t, _ in tables)))
+    width = sum(params[name].shape[1] for name, _ in tables)
+    x = np.empty((*words.shape, width), dtype=np.result_type(*(params[name] for name, _ in tables)))
     col = 0
-    for table, ids in tables:                                      # gathered straight into place: no concatenate
-        np.take(table, ids, axis=0, out=x[:, :, col:col + table.shape[1]])
-        col += table.shape[1]
+    for name, rows in tables:                                      # gathered straight into place: no concatenate
+        end = col + params[name].shape[1]
+        if name == "Q":                                            # c(w) per slot, already computed
+            x[:, :, col:end] = rows
+        else:
+            np.take(params[name], rows, axis=0, out=x[:, :, col:end])
+        col = end
     return x.reshape(len(words), -1)
 
 
@@ -178,10 +210,18 @@ def log_softmax(S: np.ndarray) -> np.ndarray:
 
 
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
-           suffixes: np.ndarray | None = None) -> np.ndarray:
+           suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
+           gazetteer: np.ndarray | None = None, chars: np.ndarray | None = None,
+           char_bag: CharBag | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
-    x = window_vectors(params, words, cases, suffixes)
+    char_vecs = bag_forward(params["Q"], char_bag, chars)[0] if "Q" in params and chars is not None else None
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs)
     _, h = hidden(params, spec, x, keep_z=False)
+    return output_scores(params, spec, h)
+
+
+def output_scores(params: Params, spec: ModelSpec, h: np.ndarray) -> np.ndarray:
+    """The output layer at inference: s = uᵀh (B,) for binary, S = U h + c (B, C) otherwise."""
     if spec.task == "binary":
         return h @ params["u"]                                     # s = uᵀh
     S = h @ params["U"].T                                          # S = U h + c
@@ -189,11 +229,49 @@ def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray
     return S
 
 
+def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None,
+                  buffer: np.ndarray | None = None) -> np.ndarray:
+    """The first layer's products for word types instead of tokens (Collobert et al.'s lookup-table trick).
+
+    Wx = Σ_k W_k x_k, where x_k = [e(w); K(c)] is slot k of the window and W_k the matching columns of W. For
+    each (word, case) type u given by `words`/`cases` (U,), row (2w+1)·u + k of the result is W_k x(u):
+    ((2w+1)·U, H). A chunk's tokens share few types, so this costs far fewer FLOPs than W x per token, and
+    `scores_from_types` then only adds rows. `buffer`, a flat float array of at least U·(2w+1)·H entries, is used
+    for the result if given (a tagger reuses one: no fresh pages for every chunk).
+    """
+    d, H, width = spec.dim, spec.hidden, spec.width
+    W = params["W"].reshape(H, width, -1)                          # (H, 2w+1, d + d_case)
+    W_E = W[:, :, :d].transpose(1, 0, 2).reshape(width * H, d)     # (2w+1·H, d)  the W_k^E stacked
+    x = params["E"][words]                                         # (U, d)
+    size = len(words) * width * H
+    P = np.empty((len(words), width * H), dtype=np.result_type(x, W)) if buffer is None else \
+        buffer[:size].reshape(len(words), width * H)
+    np.matmul(x, W_E.T, out=P)                                     # (U, (2w+1)·H)  [W_k^E e(w)]_k
+    if cases is not None and "K" in params:
+        W_K = W[:, :, d:].transpose(1, 0, 2).reshape(width * H, -1)
+        KW = params["K"] @ W_K.T                                   # (n_cases, (2w+1)·H)  [W_k^K K(c)]_k
+        for i in range(0, len(words), 512):                        # + KW[c], a block at a time (small temporaries)
+            P[i:i + 512] += KW[cases[i:i + 512]]
+    return P.reshape(len(words) * width, H)
+
+
+def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b for windows of type ids (B, 2w+1)."""
+    rows = types * spec.width + np.arange(spec.width, dtype=types.dtype)   # (B, 2w+1) rows of P
+    z = np.take(P, rows[:, 0], axis=0)                             # (B, H)
+    for k in range(1, spec.width):
+        z += np.take(P, rows[:, k], axis=0)                        # z = Σ_k W_k x_k
+    z += params["b"]                                               #   + b
+    relu = spec.activation == "relu"
+    return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
+
+
 def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Inverted dropout: keep each unit with probability 1 - p and scale by 1/(1 - p)."""
     if p <= 0 or rng is None:
         return a, None
-    mask = (rng.random(a.shape, dtype=np.float32) >= p).astype(a.dtype) / (1 - p)
+    scale = np.asarray(1, dtype=a.dtype) / np.asarray(1 - p, dtype=a.dtype)   # 1/(1-p), as the old 1.0/(1-p)
+    mask = np.multiply(rng.random(a.shape, dtype=np.float32) >= p, scale, dtype=a.dtype)
     return a * mask, mask
 
 
@@ -207,20 +285,24 @@ def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np
 def forward(params: Params, spec: ModelSpec, batch: Batch,
             rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
-    words, cases, suffixes = batch.words, batch.cases, batch.suffixes
-    B = len(words)
+    ids = {field: getattr(batch, field) for _, field in TABLES}  # (B, 2w+1) ids of each lookup table
+    B = len(batch.words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
         if rng is None:
             raise ValueError("the margin loss needs an rng to draw corrupted windows")
-        words = np.concatenate([words, _corrupt(words, spec, rng)])
-        cases = None if cases is None else np.concatenate([cases, cases])      # corrupted windows keep the
-        suffixes = None if suffixes is None else np.concatenate([suffixes, suffixes])  # true word's features
-    x = window_vectors(params, words, cases, suffixes)             # (B', D)
+        # corrupted windows keep the true word's other features
+        ids = {f: None if a is None else np.concatenate([a, a]) for f, a in ids.items()}
+        ids["words"][B:] = _corrupt(batch.words, spec, rng)
+    char_vecs = char_cache = None
+    if "Q" in params and ids["chars"] is not None:                # c(w) per slot, (B', 2w+1, d_char)
+        char_vecs, char_cache = bag_forward(params["Q"], batch.char_bag, ids["chars"])
+    x = window_vectors(params, ids["words"], ids["cases"], ids["suffixes"], ids["elsewhere"], ids["gazetteer"],
+                       char_vecs)                                  # (B', D)
     x, mask_x = _dropout(x, spec.dropout_input, rng)
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
-    cache: dict[str, Any] = dict(words=words, cases=cases, suffixes=suffixes, x=x, mask_x=mask_x, z=z, h=h,
-                                 h_drop=h_drop, mask_h=mask_h, B=B, batch=batch)
+    cache: dict[str, Any] = dict(**ids, char_cache=char_cache, x=x, mask_x=mask_x, z=z, h=h, h_drop=h_drop,
+                                 mask_h=mask_h, B=B, batch=batch)
 
     y = batch.targets
     if spec.task == "binary":
@@ -355,21 +437,25 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         grads["c"] = dS.sum(axis=0)                                # (C,)
         dh = dS @ params["U"]                                      # (B, H)  ∂S/∂h = U
     if cache["mask_h"] is not None:
-        dh = dh * cache["mask_h"]
-    delta = dh * f_prime(z, h)                                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
+        dh *= cache["mask_h"]                                      # (dh is a fresh array: in place from here)
+    delta = np.multiply(dh, z > 0, out=dh) if spec.activation == "relu" else \
+        np.multiply(dh, f_prime(z, h), out=dh)                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
     grads["W"] = delta.T @ x                                       # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
     grads["b"] = delta.sum(axis=0)                                 # (H,)    ∂s/∂b = δ
     dx = delta @ params["W"]                                       # (B, D)  ∂s/∂x = Wᵀδ
     if cache["mask_x"] is not None:
-        dx = dx * cache["mask_x"]
+        dx *= cache["mask_x"]
     if spec.l2:
         grads["W"] = grads["W"] + spec.l2 * params["W"]
         out = "u" if spec.task == "binary" else "U"
         grads[out] = grads[out] + spec.l2 * params[out]
-    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix)
+    dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix + ...)
     col = 0
-    for name, ids, width in lookup_tables(spec):                   # ∂J/∂x split back into E, K, X rows
-        grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape)
+    for name, ids, width in lookup_tables(spec):                   # ∂J/∂x split back into E, K, X, D, G rows
+        if name == "Q":                                            # c(w) is a mean of n-gram rows (charbag.py)
+            grads[name] = bag_backward(dx[:, :, col:col + width], cache["char_cache"], params[name].shape)
+        else:
+            grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape)
         col += width
     return grads
 

@@ -114,17 +114,29 @@ class Adam(_Accumulating):
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__(lr, lr_scale)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self._buffers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _scratch(self, name: str, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two arrays shaped like `p` for intermediate results (not state: never saved)."""
+        if name not in self._buffers or self._buffers[name][0].shape != p.shape:
+            self._buffers[name] = (np.empty_like(p), np.empty_like(p))
+        return self._buffers[name]
 
     def _update(self, name, p, g, rows, lr):
         m, v = self._slot("m", name, p), self._slot("v", name, p)
         b1, b2 = self.beta1, self.beta2
         step = lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        if rows is None:
+        if rows is None:                                            # in place, through two scratch arrays
+            buf, buf2 = self._scratch(name, p)
             m *= b1
-            m += (1 - b1) * g
+            m += np.multiply(g, 1 - b1, out=buf)                    # m += (1-b1) g
             v *= b2
-            v += (1 - b2) * g * g
-            p -= step * m / (np.sqrt(v) + self.eps)
+            np.multiply(g, 1 - b2, out=buf)
+            v += np.multiply(buf, g, out=buf)                       # v += (1-b2) g²
+            np.sqrt(v, out=buf)
+            buf += self.eps
+            np.multiply(m, step, out=buf2)
+            p -= np.divide(buf2, buf, out=buf2)                     # θ -= step m / (√v + ε)
         else:                                                       # lazy: only the touched rows move
             m_r = b1 * m[rows] + (1 - b1) * g
             v_r = b2 * v[rows] + (1 - b2) * g * g

@@ -1,0 +1,72 @@
+"""A real Dask cluster on localhost (2 worker processes): the README's recipe, byte for byte `ner tag`'s output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed", reason="needs the dask extra: pip install -e '.[dask]'")
+
+import dask.bag as db  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from ner_cli.api import tag_bag  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env={"OPENBLAS_NUM_THREADS": "1"}) as cluster, Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """About 1,900 lines (the sample's raw text, numbered, with blank and \\r\\n lines): several 16 kB blocks."""
+    raw = (ROOT / "data" / "sample" / "raw.txt").read_text(encoding="utf-8").splitlines()
+    lines = [f"{line} ({i})" if i % 7 else "" for i in range(60) for line in raw]
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_bytes(("\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n").encode())
+    return path
+
+
+def ner_tag(model: Path, path: Path, fmt: str) -> bytes:
+    """One-process `ner tag` output."""
+    return subprocess.run([sys.executable, "-m", "ner_cli", "tag", "--model", str(model), "--format", fmt,
+                           str(path)], check=True, capture_output=True).stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "conll"])
+def test_local_cluster_output_equals_ner_tag(client, corpus, sample_model, tmp_path, fmt):
+    # -- the README's recipe (Beyond one process), with local paths --
+    lines = db.read_text(str(corpus), blocksize="16kB")
+    tag_bag(lines, str(sample_model), fmt=fmt).to_textfiles(str(tmp_path / f"*.{fmt}"), last_endline=True)
+    # --
+    assert lines.npartitions >= 4
+    parts = sorted(tmp_path.glob(f"*.{fmt}"), key=lambda p: int(p.stem))
+    assert len(parts) == lines.npartitions
+    assert b"".join(p.read_bytes() for p in parts) == ner_tag(sample_model, corpus, fmt)
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_model_bytes_are_one_task_of_the_graph(corpus, sample_model):
+    data = sample_model.read_bytes()
+    bag = tag_bag(db.read_text(str(corpus), blocksize="16kB"), data)
+    graph = dict(bag.__dask_graph__())
+    holding = [k for k, v in graph.items() if getattr(v, "value", None) is data]
+    assert len(holding) == 1                                          # shipped once, not once per partition
+    assert all(holding[0] in v.dependencies for k, v in graph.items() if "tag_partition" in str(k))
+
+
+def test_a_bad_model_fails_before_any_work(corpus, tmp_path):
+    from ner_cli.errors import NerError
+
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(NerError):
+        tag_bag(db.read_text(str(corpus)), bad)
