@@ -167,7 +167,7 @@ def test_gazetteer_states_are_valid_runs(words):
 def test_tag_documents_are_blocks_of_lines_and_chunks_end_at_blank_lines():
     from ner_cli.pipeline import chunks, line_documents
 
-    assert line_documents(["a b", "c", "", "d", "", "", "e"]) == [0, 0, 1, 1, 2, 3, 3]
+    assert line_documents(["a b", "c", "", "d", "", "", "e"]).tolist() == [0, 0, 1, 1, 2, 3, 3]
     lines = ["x"] * 3 + [""] + ["y"] * 5 + [""] + ["z"]
     got = list(chunks(iter(line + "\n" for line in lines), size=2))
     assert [len(c) for c in got] == [4, 4, 2, 1]                  # ends at a blank line, else after 2 * size
