@@ -330,8 +330,7 @@ def check_output(cfg: Config, inputs: Iterable[str | Path] = ()) -> None:
     if p.exists() and not p.is_file():
         raise ConfigError(f"output.path: {p} is not a regular file (a device or pipe)",
                           hint="a model and its checkpoint are written beside each other as files; " + hint)
-    if any(Path(f(p)).parts[1:2] in (("dev",), ("proc",)) for f in (os.path.abspath, os.path.realpath)):
-        # as named too: /dev/stdout may resolve to a regular file (a redirection), its checkpoint would not
+    if any(Path(q).parts[1:2] in (("dev",), ("proc",)) for q in (os.path.abspath(p), os.path.realpath(p))):
         raise ConfigError(f"output.path: cannot write to {p.parent}: no place for model files", hint=hint)
     collide = [str(q) for q in (*[getattr(cfg.data, k) for k in ("train", "dev", "test")], *inputs)
                if q is not None and any(same_file(q, out) for out in (p, checkpoint_path(p)))]

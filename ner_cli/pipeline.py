@@ -142,12 +142,14 @@ def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHA
             raise DataError(name, lineno, f"a line of at most {MAX_LINE_CHARS:,} characters (one sentence, or "
                             "one paragraph with --paragraphs)", f"{len(line):,}",
                             hint="split the text into lines, e.g. one sentence or paragraph a line")
-        if batch and (total + len(line) > chars or len(batch) >= 2 * size
-                      or (len(batch) >= size and not batch[-1].strip())):
+        if batch and total + len(line) > chars:
             yield batch
             batch, total = [], 0
         batch.append(line)
         total += len(line)
+        if len(batch) >= 2 * size or (len(batch) >= size and not line.strip()):
+            yield batch
+            batch, total = [], 0
     if batch:
         yield batch
 

@@ -146,6 +146,10 @@ def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
         expected = [FORMATS[fmt](line, chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(),
                                  names[a:b], entities=sentence_entities(sents))
                     for line, a, b, sents in zip(lines, offsets[:-1], offsets[1:], per_line, strict=True)]
+        if fmt == "conll":                                         # a block per sentence (issue 11, W10)
+            expected = ["".join(format_conll(chunk.tokens[a + i - len(s):a + i], s)
+                                for s, i in zip(sents, np.cumsum([len(s) for s in sents]).tolist(), strict=True))
+                        or "\n" for a, sents in zip(offsets[:-1], per_line, strict=True)]
         assert RENDERERS[fmt](tagged) == expected, fmt
     expected, k = [], 0                                            # conll: one block per sentence (W10)
     for sents in per_line:

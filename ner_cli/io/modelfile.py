@@ -156,7 +156,7 @@ def open_npz(source: str | Path | bytes, name: str, what: str = "ner model") -> 
             raise ModelFileError(f"{name}: not a {what} file ({kind})",
                                  hint="the file may be truncated or not a model; retrain or pick another file")
         return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
         raise ModelFileError(f"{name}: not a valid {what} file ({type(e).__name__}: {str(e)[:200]})",
                              hint="the file may be truncated or not a model; retrain or pick another file") from None
 
@@ -244,14 +244,30 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
             raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
         meta = read_json_member(zf, headers, META_KEY, name)
         shapes = validate_meta(name, meta)
-        storage = stored_as(name, meta, shapes)
-        check_headers(name, planes_as_float16(name, {k: v for k, v in headers.items() if k != META_KEY}, storage),
-                      shapes)
-        arrays = {k: from_planes(read_member(zf, k, name), read_member(zf, f"{k}.lo", name)) if k in storage
+        planes = _planes(name, meta, shapes, headers)
+        found = {k: v for k, v in headers.items() if k != META_KEY and k.removesuffix(".lo") not in planes}
+        found.update({k: (headers[k][0], np.dtype(np.float16)) for k in planes})
+        check_headers(name, found, shapes)
+        arrays = {k: from_planes(read_member(zf, k, name), read_member(zf, f"{k}.lo", name)) if k in planes
                   else read_member(zf, k, name) for k in shapes}
     check_values(name, arrays)
     params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     return params, meta
+
+
+def _planes(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+            headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> set[str]:
+    """The arrays stored as float16 byte planes (meta "storage"), checked from their headers: members k and
+    k.lo, both uint8 of the same shape."""
+    storage = meta.get("storage", {})
+    if not isinstance(storage, dict):
+        raise ModelFileError(f"{name}: metadata storage must be an object, got {excerpt(storage)}")
+    for k, how in storage.items():
+        high, low = headers.get(k), headers.get(f"{k}.lo")
+        if how != PLANES or k not in shapes or high is None or low is None or high[1] != np.uint8 \
+                or low[1] != np.uint8 or high[0] != low[0]:
+            raise ModelFileError(f"{name}: array {k[:40]} is not stored as {excerpt(how)} says")
+    return set(storage)
 
 
 def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
@@ -310,28 +326,6 @@ def check_headers(name: str, found: dict[str, tuple[tuple[int, ...], np.dtype]],
                              f"{max_bytes / 2**30:.0f} GB this ner allows")
 
 
-def stored_as(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> dict[str, str]:
-    """The metadata's "storage" (format 2: array -> PLANES), checked: only known arrays, only byte planes."""
-    storage = meta.get("storage", {})
-    if not isinstance(storage, dict) or not all(k in shapes and how == PLANES for k, how in storage.items()):
-        raise ModelFileError(f"{name}: bad metadata: storage must map arrays of the model to {PLANES!r}, "
-                             f"got {excerpt(storage)}")
-    return storage
-
-
-def planes_as_float16(name: str, headers: dict[str, tuple[tuple[int, ...], np.dtype]], storage: dict[str, str]
-                      ) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """The headers with each byte-plane pair (k: high bytes, k.lo: low bytes, both uint8 of one shape) read as
-    the float16 array k they hold, for `check_headers`."""
-    found = dict(headers)
-    for k in storage:
-        high, low = found.get(k), found.pop(f"{k}.lo", None)
-        if high is None or low is None or high[1] != np.uint8 or low[1] != np.uint8 or tuple(high[0]) != tuple(low[0]):
-            raise ModelFileError(f"{name}: array {k} is not stored as {PLANES!r} says")
-        found[k] = (high[0], np.dtype(np.float16))
-    return found
-
-
 def check_values(name: str, arrays: dict[str, np.ndarray]) -> None:
     """Every value finite, also once cast to float32."""
     for k, a in arrays.items():
@@ -365,7 +359,7 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool):
         return f"features must be {{'case_regime': true or false}}, got {excerpt(features)}"
     n_cases = len(CASES) if features.get("case_regime") else CASELESS   # casing ids run over every category
-    if spec.n_cases != n_cases:                                          # the featurizer gives
+    if spec.case_dim and spec.n_cases != n_cases:                        # the featurizer gives (T4)
         return f"spec.n_cases is {spec.n_cases}, expected {n_cases} (one row of K per casing category)"
     if spec.suffix_dim and spec.n_suffixes < 2:                   # rows 0 and 1 are padding and unknown
         return f"spec.n_suffixes is {spec.n_suffixes}, expected at least 2 (<pad>, <unk>)"

@@ -13,8 +13,8 @@ exclusive) over the flat token list — is given; in paragraph mode pass
 ``entities=sentence_entities(per_sentence_tags)`` so that no entity can run across a
 sentence boundary. Keyword arguments a format has no use for are ignored.
 
-* ``conll``: ``token<TAB>tag`` per token, then one blank line; the whole line is one block
-  (call `format_conll` per sentence for one block per sentence).
+* ``conll``: ``token<TAB>tag`` per token, then one blank line after each sentence (`render_conll`; a line
+  split into sentences with ``--paragraphs`` gives one block per sentence; `format_conll` is one sentence).
 * ``jsonl``: one JSON object per line, ``{"text": line, "entities": [{"start", "end",
   "label", "text"}]}`` (``"line"`` first when ``line_no`` is given, ``"tokens"`` and
   ``"tags"`` last with ``include_tokens``). ``start``/``end`` are character offsets into the

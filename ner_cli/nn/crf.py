@@ -260,7 +260,8 @@ def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
-    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C), from the rescaled tables.
+    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C): from the scaled tables
+    (`_scaled_marginals`), else from the rescaled log-space ones.
 
     ``p(y_t = j) = alpha_t[j] beta_t[j] / Z`` and ``sum_j alpha_t[j] beta_t[j] = Z`` at every t, so the node
     marginals are a softmax over j of ``alpha_hat_t + beta_hat_t``: each position normalised on its own, the
