@@ -291,3 +291,73 @@ def crf_backward(cache: CrfCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     dA_end = node[rows, last].sum(axis=0) - _counts(c.tags[rows, last][nonempty], C, c.S.dtype)
     pd = c.param_dtype
     return dS, dA.astype(pd), dA_start.astype(pd), dA_end.astype(pd)
+
+
+def span_marginals(
+    S: np.ndarray,
+    lengths: np.ndarray,
+    spans: np.ndarray,
+    A: np.ndarray | None = None,
+    A_start: np.ndarray | None = None,
+    A_end: np.ndarray | None = None,
+    *,
+    allowed: np.ndarray | None = None,
+    start_ok: np.ndarray | None = None,
+    end_ok: np.ndarray | None = None,
+) -> np.ndarray:
+    """p(span) for each span: the probability that the path has exactly the span's tags, by forward-backward.
+
+    S: (B, T, C) padded scores; lengths: (B,); spans: (n, 7) int rows ``(b, s, e, first, mid, last, stop)``:
+    sentence b, tokens [s, e), tag `first` at s, `mid` at s+1..e-2, `last` at e-1 (first == last when
+    e - s == 1) and, when ``stop >= 0``, any tag but `stop` at e (or the sentence ends at e). For an IOB2
+    span of type X: (B-X, I-X, I-X, I-X) — B-X at s, I-X through e-1, not I-X at e. For IOBES: (B-X, I-X,
+    E-X, -1), or (S-X, S-X, S-X, -1) for one token.
+
+        log p = alpha_s[first] - S_s[first]                 every path prefix, ending in `first` at s
+              + S_s[first] + Σ_{s<t<e} (A[y_{t-1}, y_t] + S_t[y_t])          the span's own tags
+              + lse_{j != stop}(A[last, j] + S_e[j] + beta_e[j])    every suffix after it (A_end[last] at the end)
+              - logZ
+
+    Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
+    of per-token probabilities. The constraint masks add ``CRF_DISALLOWED`` like `crf_nll`, so the marginals are
+    those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
+    """
+    S = np.asarray(S, dtype=np.float64)
+    B, T, C = S.shape
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 7)
+    if len(spans) == 0:
+        return np.zeros(0)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    mask = lengths_to_mask(lengths, T)
+    zeros_cc, zeros_c = np.zeros((C, C)), np.zeros(C)
+    trans = _effective(zeros_cc if A is None else A, allowed, np.float64)
+    start = _effective(zeros_c if A_start is None else A_start, start_ok, np.float64)
+    end = _effective(zeros_c if A_end is None else A_end, end_ok, np.float64)
+    alpha = log_forward(S, mask, trans, start)                      # (B, T, C)
+    beta = log_backward(S, mask, trans, end)                        # (B, T, C)
+    L = lengths[spans[:, 0]]
+    log_z = _lse(alpha[np.arange(B), np.maximum(lengths - 1, 0)] + end, axis=1)   # (B,)
+    b, s, e, first, mid, last, stop = spans.T
+    n = e - s
+    if np.any(n < 1) or np.any(e > L) or np.any(s < 0):
+        raise ValueError("every span needs 0 <= s < e <= sentence length")
+    cum = np.concatenate([np.zeros((B, 1, C)), np.cumsum(S, axis=1)], axis=1)      # cum[:, t] = Σ_{t'<t} S
+    head = alpha[b, s, first]                                       # includes S_s[first]
+    inner_emit = np.where(n >= 3, cum[b, np.maximum(e - 1, 0), mid] - cum[b, s + 1, mid], 0.0) \
+        + np.where(n >= 2, S[b, e - 1, last], 0.0)
+    inner_trans = np.where(n == 2, trans[first, last], 0.0) \
+        + np.where(n >= 3, trans[first, mid] + (n - 3) * trans[mid, mid] + trans[mid, last], 0.0)
+    e_in = np.minimum(e, T - 1)                                     # index e where it exists
+    after = trans[last] + S[b, e_in] + beta[b, e_in]                # (n, C): A[last, j] + S_e[j] + beta_e[j]
+    after[np.arange(len(spans))[stop >= 0], stop[stop >= 0]] = -np.inf
+    tail = np.where(e < L, _lse_masked(after), end[last])
+    log_p = head + inner_emit + inner_trans + tail - log_z[b]
+    return np.clip(np.exp(log_p), 0.0, 1.0)
+
+
+def _lse_masked(x: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(x), axis=1))`` where entries may be -inf (a row of all -inf gives -inf)."""
+    m = x.max(axis=1)
+    m_safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m_safe + np.log(np.exp(x - m_safe[:, None]).sum(axis=1))
