@@ -20,6 +20,7 @@ from typing import TextIO
 
 from ..errors import DataError
 from ..tags import is_tag
+from .source import open_binary
 
 DOCSTART = "-DOCSTART-"
 _FIELD_SEP = re.compile(r"[ \t]+")
@@ -180,7 +181,7 @@ def read_conll(
 ) -> Iterator[Sentence]:
     """Stream the sentences of a CoNLL file (see `parse_conll_lines` for the rules and errors)."""
     try:
-        with Path(path).open("rb") as handle:
+        with open_binary(path) as handle:                    # gzip detected by its magic bytes; "-" is stdin
             yield from parse_conll_lines(
                 handle,
                 str(path),
@@ -189,8 +190,9 @@ def read_conll(
                 require_tags=require_tags,
                 keep_columns=keep_columns,
             )
-    except OSError as err:  # missing, a directory, unreadable
-        raise DataError(path, None, "a readable CoNLL file", err.strerror or type(err).__name__) from None
+    except (OSError, EOFError) as err:  # missing, a directory, unreadable, a truncated gzip file
+        why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise DataError(path, None, "a readable CoNLL file", why) from None
 
 
 def write_conll(sentences: Iterable[tuple[Sequence[str], Sequence[str]]], out: TextIO) -> None:

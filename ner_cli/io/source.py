@@ -1,0 +1,198 @@
+"""Where input comes from: a file, `-` for standard input, either possibly gzip-compressed; lines in chunks.
+
+- `open_binary(path)`: a binary stream, gunzipped when it starts with gzip's magic bytes (1f 8b), whatever
+  the file's name. `open_text(path)` wraps it as UTF-8 text (a BOM dropped, undecodable bytes replaced).
+- `line_chunks(path, size)`: lists of lines (without line ends) for the tagger. A regular file is read in full
+  chunks of `size` lines: throughput first. A terminal or a pipe is read as it arrives: a chunk also ends
+  when no further line is waiting, so `tail -f log | ner tag` shows each line's result once it is complete.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import itertools
+import os
+import re
+import select
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import NerError
+
+GZIP_MAGIC = b"\x1f\x8b"
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _stdin_buffer() -> BinaryIO:
+    if sys.stdin is None:                                  # started with stdin closed (`ner tag - <&-`)
+        raise NerError("-: standard input is closed", hint="give a file, or pipe text in")
+    return open(sys.stdin.fileno(), "rb", closefd=False)
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """A readable binary stream of `path` (`-`: standard input), decompressed if it is gzip data.
+
+    A missing or unreadable file raises OSError, for the caller to report with its own wording."""
+    if str(path) == "-":
+        raw: io.BufferedReader = _stdin_buffer()            # type: ignore[assignment]
+    else:                                                   # OSError (missing, a directory) is the caller's
+        raw = open(path, "rb")                              # noqa: SIM115 -- returned to the caller
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return _Gunzip(raw)                                 # type: ignore[return-value]
+    return raw
+
+
+class _Gunzip(gzip.GzipFile):
+    """A GzipFile that closes the stream under it too (GzipFile leaves a given fileobj open)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True if the file starts with gzip's magic bytes."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def open_text(path: str | Path) -> io.TextIOWrapper:
+    """UTF-8 text of a file or stdin (gzip or not), undecodable bytes replaced, line ends kept as they are."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="replace", newline="")
+
+
+def arrives_slowly(path: str | Path) -> bool:
+    """True for input that may pause between lines: standard input from a terminal, a pipe or a socket."""
+    if str(path) != "-" or sys.stdin is None:
+        return False
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+class LiveLines:
+    """Lines of a file descriptor as soon as each is complete (`readline`), and whether one is waiting now.
+
+    Reads with os.read (whatever the pipe holds, up to 64 KiB) and decodes UTF-8 incrementally, so a
+    character split across two reads is kept whole. A line ends at \\n, \\r\\n or a lone \\r.
+    """
+
+    def __init__(self, fd: int, head: bytes | None = None) -> None:
+        self.fd = fd
+        self.buf = ""
+        self.eof = False
+        self.first = True
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        if head is not None:
+            self._fill(head)
+
+    def _fill(self, data: bytes | None = None) -> None:
+        if data is None:
+            data = os.read(self.fd, 1 << 16)
+        text = self.decoder.decode(data, final=not data)
+        if self.first and text:
+            text, self.first = text.removeprefix("\ufeff"), False
+        self.buf += text
+        self.eof = not data
+
+    def _complete(self) -> re.Match | None:
+        m = _LINE_END.search(self.buf)
+        if m and m.group() == "\r" and m.end() == len(self.buf) and not self.eof:
+            return None                                     # a \r at the end may be half of \r\n
+        return m
+
+    def waiting(self) -> bool:
+        """A whole line can be returned without blocking."""
+        if self._complete() or self.eof:
+            return True
+        try:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
+    def readline(self) -> str | None:
+        """The next line without its line end, blocking until it is complete; None at the end of input."""
+        while True:
+            m = self._complete()
+            if m:
+                line, self.buf = self.buf[:m.start()], self.buf[m.end():]
+                return line
+            if self.eof:
+                if self.buf:
+                    line, self.buf = self.buf, ""
+                    return line
+                return None
+            self._fill()
+
+
+def line_chunks(path: str | Path, size: int) -> Iterator[list[str]]:
+    """The input's lines, without line ends, in lists of at most `size`; see the module docstring."""
+    if arrives_slowly(path):
+        fd = sys.stdin.fileno()
+        head = os.read(fd, 1 << 16)
+        if not head.startswith(GZIP_MAGIC):
+            yield from live_chunks(LiveLines(fd, head), size)
+            return
+        raw = io.BufferedReader(_Prefixed(head, fd))
+        stream = io.TextIOWrapper(_Gunzip(raw), encoding="utf-8-sig", errors="replace", newline="")
+    else:
+        stream = open_text(path)
+    with stream:
+        it = (line.rstrip("\r\n") for line in stream)
+        while batch := list(itertools.islice(it, size)):
+            yield batch
+
+
+def live_chunks(src: LiveLines, size: int) -> Iterator[list[str]]:
+    """Chunks of at most `size` lines that end early whenever no further line is waiting."""
+    batch: list[str] = []
+    while True:
+        if batch and (len(batch) >= size or not src.waiting()):
+            yield batch
+            batch = []
+        line = src.readline()
+        if line is None:
+            break
+        batch.append(line)
+    if batch:
+        yield batch
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream that gives back `head` (bytes already read from `fd`), then the rest of `fd`."""
+
+    def __init__(self, head: bytes, fd: int) -> None:
+        self.head, self.fd = head, fd
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:                           # type: ignore[override]
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = os.read(self.fd, len(b))
+        b[:len(data)] = data
+        return len(data)
