@@ -101,3 +101,34 @@ def binary_span_scores(s: np.ndarray, lengths: np.ndarray, spans: Spans) -> np.n
     before = np.where(a > lo, log_neg[np.maximum(a - 1, 0)], 0.0)
     after = np.where(b < hi, log_neg[np.minimum(b, len(s) - 1)], 0.0)
     return np.clip(np.exp(cum[b] - cum[a] + before + after), 0.0, 1.0)
+
+
+@dataclass
+class CalibrationBin:
+    low: float             # the bin holds scores in [low, high) (the last bin includes 1.0)
+    high: float
+    count: int             # predicted entities in the bin
+    mean_score: float      # their mean score (nan if empty)
+    accuracy: float        # the fraction of them that conlleval counts as correct (nan if empty)
+
+
+def calibration(scores: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[list[CalibrationBin], float]:
+    """A reliability table of predicted entities, and the expected calibration error.
+
+    scores (n,): each predicted entity's probability; correct (n,) bool: it matches a gold entity exactly.
+    ECE = Σ_bins (count / n) · |accuracy − mean score|: 0 when every score is the frequency it claims.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, bins - 1)
+    out, ece = [], 0.0
+    for k in range(bins):
+        sel = which == k
+        n = int(sel.sum())
+        mean = float(scores[sel].mean()) if n else float("nan")
+        acc = float(correct[sel].mean()) if n else float("nan")
+        out.append(CalibrationBin(float(edges[k]), float(edges[k + 1]), n, mean, acc))
+        if n:
+            ece += n / len(scores) * abs(acc - mean)
+    return out, ece

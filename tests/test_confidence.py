@@ -116,3 +116,15 @@ def test_find_spans_matches_get_entities_on_random_tags():
         got = list(zip(spans.sentence.tolist(), spans.label.tolist(), spans.start.tolist(), spans.end.tolist(),
                        strict=True))
         assert got == want
+
+
+def test_calibration_table_and_ece():
+    from ner_cli.confidence import calibration
+
+    scores = np.array([0.05, 0.15, 0.95, 0.99, 1.0, 0.5])
+    correct = np.array([False, True, True, True, False, True])
+    table, ece = calibration(scores, correct, bins=10)
+    assert [b.count for b in table] == [1, 1, 0, 0, 0, 1, 0, 0, 0, 3]
+    assert table[9].accuracy == pytest.approx(2 / 3) and table[9].mean_score == pytest.approx(0.98)
+    want = (1 * 0.05 + 1 * 0.85 + 1 * 0.5 + 3 * abs(2 / 3 - 0.98)) / 6
+    assert ece == pytest.approx(want)
