@@ -29,7 +29,7 @@ app = typer.Typer(
     name="ner",
     help="Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -152,8 +152,11 @@ class EvalFormat(StrEnum):
 
 @app.command("eval")
 def eval_(
-    model: Annotated[Path, typer.Argument(help="Model file (.npz) written by `ner train`.")],
-    data: Annotated[Path, typer.Argument(help="CoNLL file with gold tags (token first column, tag last).")],
+    paths: Annotated[list[str], typer.Argument(help="MODEL.npz, then one or more CoNLL files with gold tags (- for "
+                                               "stdin; gzip is read as is). Without a .npz first, the model is "
+                                               "found as for `ner tag`.", metavar="[MODEL] FILE...")],
+    model_opt: Annotated[str | None, typer.Option("--model", "-m", help="Model file (instead of the first "
+                                                  "argument).")] = None,
     fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="text: conlleval's report and a confusion "
                                             "matrix; json: the same numbers for machines.")] = EvalFormat.text,
     token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
@@ -162,31 +165,90 @@ def eval_(
                                          "instead of refusing them.")] = False,
     output: Annotated[Path | None, typer.Option("--predictions", "-p", help="Also write 'token gold predicted' "
                                                 "lines (conlleval's input format) to this file.")] = None,
+    errors: Annotated[bool, typer.Option("--errors", "-e", help="List the mistakes instead: missed, spurious, "
+                                         "wrong type, wrong boundary, each with its sentence and spans, counted "
+                                         "by kind and type (a table on a terminal, JSON lines otherwise or with "
+                                         "--format json).")] = False,
 ) -> None:
-    """Score a model on a CoNLL file: entity-level precision/recall/F1 identical to conlleval."""
+    """Score a model on CoNLL files: entity-level precision/recall/F1 identical to conlleval.
+
+    ner eval models/conll2003.npz dev.txt test.txt.gz; ner eval dev.txt (the model found as for `ner tag`)
+    """
     with user_errors():
         import json
 
+        from ..errors import UsageError
         from ..evaluate import score_file
         from ..io.writers import write_predictions
         from ..render import evaluation_text
         from ..tagger import Tagger
 
         stdout = _Stdout()
-        scored = score_file(Tagger.load(model), data, token_col=token_col, tag_col=tag_col, repair=repair)
-        ev = scored.evaluation
-        if output is not None:
-            write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
-        if fmt == EvalFormat.json:
-            stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
-            return
-        stdout.write(evaluation_text(ev))
+        model, files = _model_and_files(paths, model_opt)
+        if output is not None and len(files) > 1:
+            raise UsageError("--predictions takes one data file", hint="run ner eval once per file")
+        tagger = Tagger.load(model)
+        results = []
+        for data in files:
+            scored = score_file(tagger, data, token_col=token_col, tag_col=tag_col, repair=repair)
+            if errors:
+                _print_mistakes(stdout, scored, as_json=fmt == EvalFormat.json, name=data, several=len(files) > 1)
+                continue
+            ev = scored.evaluation
+            if output is not None:
+                write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
+            if fmt == EvalFormat.json:
+                results.append({"model": str(model), "data": str(data), **ev.to_dict()})
+                continue
+            head = f"== {data}\n" if len(files) > 1 else ""
+            stdout.write(head + evaluation_text(ev) + ("\n" if head else ""))
+        if results:
+            stdout.write(json.dumps(results[0] if len(results) == 1 else results, indent=2) + "\n")
+
+
+def _model_and_files(paths: list[str], model_opt: str | None) -> tuple[Path, list[str]]:
+    """(model, data files) from `ner eval [MODEL] FILE...`: a first argument ending in .npz is the model."""
+    from ..errors import UsageError
+    from .models import find_model
+
+    if model_opt is None and paths and paths[0].endswith(".npz"):
+        model, files = Path(paths[0]), paths[1:]
+    else:
+        model, why = find_model(model_opt)
+        if why != "--model":
+            _stderr(f"using model {model} ({why})", "dim")
+        files = list(paths)
+    if not files:
+        raise UsageError("no data file to score", hint="ner eval MODEL FILE... (- reads standard input)")
+    return model, files
+
+
+def _print_mistakes(stdout: _Stdout, scored, *, as_json: bool, name: str, several: bool) -> None:
+    """The error list: a rich table when stdout is a terminal (and not --format json), else JSON lines."""
+    import json
+
+    from ..mistakes import count_mistakes, find_mistakes
+
+    mistakes = find_mistakes(scored.corpus.words, scored.gold, scored.pred, scored.corpus.lines)
+    counts = count_mistakes(mistakes)
+    if as_json or not sys.stdout.isatty():
+        extra = {"file": name} if several else {}
+        for m in mistakes:
+            stdout.write(json.dumps({**extra, **m.to_dict()}, ensure_ascii=False) + "\n")
+        stdout.write(json.dumps({**extra, "summary": counts}) + "\n")
+        return
+    from rich.console import Console
+
+    from .tables import mistakes_tables
+
+    mistakes_tables(Console(), mistakes, counts, title=name)
 
 
 class TagFormat(StrEnum):
     conll = "conll"
     jsonl = "jsonl"
     inline = "inline"
+    html = "html"
 
 
 class InputFormat(StrEnum):
@@ -196,12 +258,14 @@ class InputFormat(StrEnum):
 
 @app.command()
 def tag(
-    file: Annotated[str, typer.Argument(help="Text file to tag, or - for stdin.")] = "-",
+    file: Annotated[str, typer.Argument(help="Text file to tag (gzip is read as is), or - for stdin.")] = "-",
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model file. Default: $NER_MODEL, else the "
-                                              "only .npz under ./models/.")] = None,
+                                              "only .npz under ./models/, else the built-in English model.")] = None,
     fmt: Annotated[TagFormat, typer.Option("--format", "-f", help="conll: token<TAB>tag lines, blank line between "
                                            "sentences; jsonl: one object per input line with character-offset "
-                                           "entities; inline: the text with [TYPE entity] markup.")] = TagFormat.conll,
+                                           "entities and their scores; inline: the text with [TYPE entity] "
+                                           "markup; html: a self-contained page with coloured entities.")
+                      ] = TagFormat.conll,
     input_format: Annotated[InputFormat, typer.Option("--input", "-i", help="text: raw text, one sentence a line "
                                                       "(see --paragraphs); conll: pre-tokenized CoNLL, token in the "
                                                       "first column.")] = InputFormat.text,
@@ -209,10 +273,22 @@ def tag(
                                              "into sentences.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to tag with (output stays in "
                                          "input order).")] = 1,
+    scores: Annotated[bool, typer.Option("--scores", help="conll output: a third column with the probability of "
+                                         "the entity each token is in (- for O tokens).")] = False,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop entities whose "
+                                                    "probability is below P (their tokens become O).",
+                                                    metavar="P")] = None,
 ) -> None:
-    """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
+    """Tag raw text for shell pipelines; results go to stdout, nothing else does.
+
+    Each entity gets a probability (its span marginal: forward-backward for a CRF model, the per-token
+    softmax otherwise): "score" in jsonl, --scores in conll, shown in html. From a terminal or a pipe that
+    pauses (tail -f log | ner tag) each line's result is written as soon as the line is complete.
+    """
     with user_errors():
-        from ..pipeline import tag_conll_input, tag_lines
+        from ..io.source import line_chunks, open_text, stdin_is_terminal
+        from ..pipeline import CHUNK_LINES, tag_conll_input, tag_lines
+        from ..render import html_foot, html_head
         from ..tagger import Tagger
         from .models import find_model
         from .progress import tag_progress
@@ -222,46 +298,50 @@ def tag(
         tagger = Tagger.load(path)
         if why != "--model":
             _stderr(f"using model {path} ({why})", "dim")
-        counter = _LineCounter(_open_text(file))
+        if file != "-":
+            _check_input_file(file)
+        elif stdin_is_terminal():
+            _stderr("reading standard input, a sentence a line; Ctrl-D ends it", "dim")
+        options = {"scores": scores, "min_score": min_score}
         if input_format == InputFormat.conll:
-            pieces = tag_conll_input(tagger, counter, file)
+            counter = _LineCounter(open_text(file))
+            pieces = tag_conll_input(tagger, counter, file, **options)
         else:
-            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers)
+            counter = _LineCounter(line_chunks(file, CHUNK_LINES), chunked=True)
+            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True, **options)
+        if fmt == TagFormat.html:
+            out.write(html_head(tagger, file, path))
         with tag_progress() as update:
             for piece in pieces:
                 out.write(piece)
                 update(counter.lines)
+        if fmt == TagFormat.html:
+            out.write(html_foot())
 
 
-class _LineCounter:
-    """Iterates over a text stream, counting the lines read (for the progress display)."""
-
-    def __init__(self, stream) -> None:
-        self.stream, self.lines = stream, 0
-
-    def __iter__(self):
-        for line in self.stream:
-            self.lines += 1
-            yield line
-
-
-def _open_text(file: str):
-    """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
+def _check_input_file(file: str) -> None:
     from ..errors import NerError
 
-    if file == "-":
-        if sys.stdin is None:                              # started with stdin closed (`ner tag - <&-`)
-            raise NerError("-: standard input is closed", hint="give a file to tag, or pipe text in")
-        return open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
     p = Path(file)
     if not p.is_file():
         raise NerError(f"{file}: no such file" if not p.exists() else f"{file}: not a regular file")
-    return open(p, encoding="utf-8-sig", errors="replace", newline="")
+
+
+class _LineCounter:
+    """Iterates over lines (or chunks of lines), counting the lines read (for the progress display)."""
+
+    def __init__(self, stream, chunked: bool = False) -> None:
+        self.stream, self.lines, self.chunked = stream, 0, chunked
+
+    def __iter__(self):
+        for item in self.stream:
+            self.lines += len(item) if self.chunked else 1
+            yield item
 
 
 @app.command()
 def convert(
-    file: Annotated[Path, typer.Argument(help="CoNLL file to convert.")],
+    file: Annotated[Path, typer.Argument(help="CoNLL file to convert (- for stdin; gzip is read as is).")],
     to: Annotated[str, typer.Option("--to", help=f"Target tag scheme: {', '.join(SCHEMES)} (or BIOES).")],
     source: Annotated[str, typer.Option("--from", help=f"Scheme of the file: auto (detect), {', '.join(SCHEMES)} "
                                         "(or BIOES).")] = "auto",
@@ -311,6 +391,62 @@ def gradcheck(
         print("all gradients match" if ok else "gradient check FAILED")
         if not ok:
             raise typer.Exit(1)
+
+
+class InfoFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def info(
+    model: Annotated[str | None, typer.Argument(help="Model file. Default: as for `ner tag` ($NER_MODEL, the "
+                                                "only .npz under ./models/, the built-in English model).")] = None,
+    fmt: Annotated[InfoFormat, typer.Option("--format", "-f", help="text: tables; json: for machines.")
+                   ] = InfoFormat.text,
+) -> None:
+    """What a model file holds: task, loss, sizes, features, labels, scores, training history and config."""
+    with user_errors():
+        import json
+
+        from rich.console import Console
+
+        from ..io.modelfile import load_model_arrays
+        from .info import model_info, print_info
+        from .models import find_model
+
+        stdout = _Stdout()
+        path, why = find_model(model)
+        _, meta = load_model_arrays(path)
+        facts = model_info(Path(path), meta, why)
+        if fmt == InfoFormat.json:
+            stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+            return
+        print_info(facts, Console(highlight=False))
+
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="Model file (.npz).")],
+    data: Annotated[str, typer.Argument(help="CoNLL file with gold tags (- for stdin; gzip is read as is).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
+    tag_col: Annotated[int, typer.Option(help="Column of the gold tag (-1 = last).")] = -1,
+    repair: Annotated[bool, typer.Option(help="Read invalid gold tag sequences as conlleval does.")] = False,
+) -> None:
+    """One self-contained HTML page: learning curves, per-type scores, confusion heatmap, calibration, errors.
+
+    Needs matplotlib: pip install 'ner-cli[plots]'.
+    """
+    with user_errors():
+        from ..io.modelfile import atomic_write_bytes
+        from ..report_page import make_report
+        from ..tagger import Tagger
+
+        page, summary = make_report(Tagger.load(model), model, data, token_col=token_col, tag_col=tag_col,
+                                    repair=repair)
+        atomic_write_bytes(output, page.encode("utf-8"))
+        _stderr(f"wrote {output} ({len(page) / 1e6:.1f} MB): {summary}", "dim")
 
 
 def _print_version(value: bool) -> None:
