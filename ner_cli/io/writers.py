@@ -21,6 +21,12 @@ sentence boundary. Keyword arguments a format has no use for are ignored.
   line, so ``text[start:end] == entity["text"]`` always. Non-ASCII is written as is
   (``ensure_ascii=False``), so text decoded with ``surrogateescape`` round-trips.
 * ``inline``: the line unchanged except that each entity is wrapped as ``[LABEL text]``.
+* ``html``: the line as an HTML paragraph, each entity a coloured mark (`ner_cli.html`; the page's head and
+  foot come from `ner_cli.render`); the text is escaped.
+
+``scores`` (one probability per entity, parallel to ``entities``) adds ``"score"`` to each jsonl entity, the
+score to each html mark and, with ``token_scores=True``, a third column to conll: the score of the entity the
+token is in, ``-`` for ``O``.
 
 Empty (or whitespace-only) input lines are never dropped, so output stays aligned with the
 input: conll writes a single blank line, jsonl ``{"text": "", "entities": []}`` (with the
@@ -78,11 +84,21 @@ def char_entities(
     return [(label, starts[i], ends[j - 1]) for label, i, j in entities]
 
 
-def format_conll(tokens: Sequence[str], tags: Sequence[str]) -> str:
-    """``token<TAB>tag`` lines followed by one blank line; just ``"\\n"`` for no tokens."""
+def format_conll(tokens: Sequence[str], tags: Sequence[str], column: Sequence[str] | None = None) -> str:
+    """``token<TAB>tag`` lines (``<TAB>column`` too, if given) and one blank line; just ``"\\n"`` for no tokens."""
     if not tokens:
         return "\n"
+    if column is not None:
+        return "\n".join(map("\t".join, zip(tokens, tags, column, strict=True))) + "\n\n"
     return "\n".join(map("\t".join, zip(tokens, tags, strict=True))) + "\n\n"
+
+
+def score_column(n_tokens: int, entities: Sequence[Entity], scores: Sequence[float]) -> list[str]:
+    """Per token: the score of the entity it is in (4 decimals), ``-`` outside entities."""
+    column = ["-"] * n_tokens
+    for (_, i, j), p in zip(entities, scores, strict=True):
+        column[i:j] = [f"{p:.4f}"] * (j - i)
+    return column
 
 
 def format_jsonl(
@@ -95,16 +111,19 @@ def format_jsonl(
     entities: Sequence[Entity] | None = None,
     line_no: int | None = None,
     include_tokens: bool = False,
+    scores: Sequence[float] | None = None,
     **_: object,
 ) -> str:
-    """One JSON object and a newline; entity offsets are characters into `line`. (Has the `FORMATS`
-    signature: keyword arguments it has no use for are ignored.)"""
+    """One JSON object and a newline; entity offsets are characters into `line`, each entity with its "score"
+    when `scores` are given. (Has the `FORMATS` signature: keyword arguments it has no use for are ignored.)"""
     obj: dict[str, object] = {} if line_no is None else {"line": line_no}
     obj["text"] = line
-    obj["entities"] = [
-        {"start": s, "end": e, "label": label, "text": line[s:e]}
-        for label, s, e in char_entities(starts, ends, tags, entities)
-    ]
+    ents = [{"start": s, "end": e, "label": label, "text": line[s:e]}
+            for label, s, e in char_entities(starts, ends, tags, entities)]
+    if scores is not None:
+        for ent, p in zip(ents, scores, strict=True):
+            ent["score"] = round(float(p), 4)
+    obj["entities"] = ents
     if include_tokens:
         obj["tokens"] = list(tokens)
         obj["tags"] = list(tags)
@@ -129,10 +148,13 @@ def format_inline(
     return "".join(pieces)
 
 
-def _conll_line(
-    line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str], **_: object
-) -> str:
-    """`format_conll` behind the uniform `FORMATS` signature."""
+def _conll_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str],
+                *, entities: Sequence[Entity] | None = None, scores: Sequence[float] | None = None,
+                token_scores: bool = False, **_: object) -> str:
+    """`format_conll` behind the uniform `FORMATS` signature (a score column with ``token_scores``)."""
+    if token_scores and scores is not None:
+        ents = entities if entities is not None else get_entities(tags)
+        return format_conll(tokens, tags, score_column(len(tokens), ents, scores))
     return format_conll(tokens, tags)
 
 
@@ -142,7 +164,18 @@ def _inline_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: 
     return format_inline(line, starts, ends, tags, entities=entities)
 
 
-FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": format_jsonl, "inline": _inline_line}
+def _html_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str],
+               *, entities: Sequence[Entity] | None = None, scores: Sequence[float] | None = None,
+               palette: dict[str, str] | None = None, **_: object) -> str:
+    """The line as an HTML paragraph with coloured entities (`ner_cli.html.html_line`)."""
+    from ..html import colours, html_line
+
+    spans = char_entities(starts, ends, tags, entities)
+    return html_line(line, spans, palette or colours({s[0] for s in spans}), scores)
+
+
+FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": format_jsonl, "inline": _inline_line,
+                                     "html": _html_line}
 """--format name -> formatter of one input line (uniform signature, see the module docstring)."""
 
 
