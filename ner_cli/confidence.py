@@ -6,7 +6,7 @@
   p(first tag) · Π p(inside tags) · (1 − p(the entity goes on at the next token)).
 - binary models: Π σ(s_t) over the run, times 1 − σ(s) of the tokens just before and after it.
 
-Entities are found with conlleval's rules on the IOB2 output, vectorised over a whole chunk of sentences.
+Entities are found with conlleval's rules on the IOB2 output (`tags.chunk_spans`), over a whole chunk at once.
 """
 
 from __future__ import annotations
@@ -16,68 +16,43 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nn.crf import span_marginals
-from .nn.model import pad_by_lengths
+from .nn.model import log_softmax, pad_by_lengths
 
 
-@dataclass
-class Spans:
-    """Entities of a chunk of sentences, flat: token `start` (inclusive) to `end` (exclusive), global rows."""
+def find_spans(out_ids: np.ndarray, lengths: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """conlleval's chunks of output label ids (N,) of sentences of `lengths`: (starts, ends exclusive), in
+    order, none across a sentence start (`tags.chunk_spans`, the one vectorised reading of chunks)."""
+    from .tags import chunk_spans, encode_tags
 
-    sentence: np.ndarray   # (n,) sentence index within the chunk
-    start: np.ndarray      # (n,) first token row
-    end: np.ndarray        # (n,) one past the last token row
-    label: np.ndarray      # (n,) id into the tagger's `types`
-
-
-def find_spans(out_ids: np.ndarray, lengths: np.ndarray, is_begin: np.ndarray, type_of: np.ndarray) -> Spans:
-    """conlleval's chunks of IOB2 output ids (N,) for sentences of `lengths`.
-
-    is_begin (K,): output label k is a B- tag; type_of (K,): its entity type id, -1 for O. A chunk starts at
-    a B- tag, or at an I- tag whose previous token is O, of another type, or in another sentence; it goes on
-    while the next token is an I- tag of the same type.
-    """
-    N = len(out_ids)
-    typ = type_of[out_ids]                                          # (N,) -1 for O
-    first = np.zeros(N, dtype=bool)
-    starts_of_sentences = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    first[starts_of_sentences[lengths > 0]] = True
-    prev_typ = np.concatenate(([-1], typ[:-1]))
-    is_ent = typ >= 0
-    start = is_ent & (is_begin[out_ids] | first | (prev_typ != typ))
-    nxt_start = np.concatenate((start[1:], [True]))
-    nxt_ent = np.concatenate((is_ent[1:], [False]))
-    nxt_first = np.concatenate((first[1:], [True]))
-    last = is_ent & (nxt_start | ~nxt_ent | nxt_first)
-    s, e = np.flatnonzero(start), np.flatnonzero(last) + 1
-    sentence = np.searchsorted(starts_of_sentences, s, side="right") - 1 if len(s) else np.zeros(0, np.int64)
-    return Spans(sentence.astype(np.int64), s, e, typ[s] if len(s) else np.zeros(0, np.int64))
+    prefix_of, type_of, _ = encode_tags(labels)                     # per label, not per token
+    cuts = np.cumsum(lengths)[:-1]
+    return chunk_spans(prefix_of[out_ids], type_of[out_ids], cuts)
 
 
-def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, spans: Spans, *, labels: list[str],
-                scheme: str, crf: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: np.ndarray, ends: np.ndarray, *,
+                labels: list[str], scheme: str, crf: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
                 masks: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """p of each span (n,) for a multi-class model.
+    """p of each span (n,) for a multi-class model: spans [starts, ends) over the chunk's flat tokens.
 
     S (N, C): the network's scores of the chunk's tokens; paths (N,): decoded ids into `labels` (the model's
     scheme); crf: (A, A_start, A_end) or None for a softmax model (then S is turned into log-probabilities and
     tokens are independent); masks: (start_ok, trans_ok, end_ok) when decoding is constrained (CRF only).
     """
-    if len(spans.start) == 0:
+    if len(starts) == 0:
         return np.zeros(0)
     S = np.asarray(S, dtype=np.float64)
     if crf is None:
-        S = S - S.max(axis=1, keepdims=True)
-        S = S - np.log(np.exp(S).sum(axis=1, keepdims=True))           # log-softmax
+        S = log_softmax(S)
     index = {t: i for i, t in enumerate(labels)}
     inside = np.array([index.get("I-" + t.partition("-")[2], -1) if t != "O" else -1 for t in labels])
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    s, e = spans.start, spans.end
+    s, e = starts, ends
+    sentence = np.searchsorted(offsets, s, side="right") - 1
     n = e - s
     first, last = paths[s], paths[e - 1]
     mid = np.where(n >= 3, paths[np.minimum(s + 1, len(paths) - 1)], first)
     stop = inside[last] if scheme == "IOB2" else np.full(len(s), -1)
-    base = offsets[spans.sentence]
-    rows = np.stack([spans.sentence, s - base, e - base, first, mid, last, stop], axis=1)
+    rows = np.stack([sentence, s - offsets[sentence], e - offsets[sentence], first, mid, last, stop], axis=1)
     S_pad, _, _ = pad_by_lengths(S, None, np.asarray(lengths))
     if crf is None:
         return span_marginals(S_pad, lengths, rows)
@@ -87,17 +62,19 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, spans: Sp
                           end_ok=end_ok)
 
 
-def binary_span_scores(s: np.ndarray, lengths: np.ndarray, spans: Spans) -> np.ndarray:
-    """p of each positive run of a binary model: Π σ(s_t) inside, (1 − σ) of its neighbours in the sentence."""
-    if len(spans.start) == 0:
+def binary_span_scores(s: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """p of each positive run [starts, ends) of a binary model: Π σ(s_t) inside, (1 − σ) of its neighbours in
+    the sentence."""
+    if len(starts) == 0:
         return np.zeros(0)
     s = np.asarray(s, dtype=np.float64).reshape(-1)
     log_pos = -np.logaddexp(0.0, -s)                                   # log σ(s)
     log_neg = -np.logaddexp(0.0, s)                                    # log (1 − σ(s))
     cum = np.concatenate(([0.0], np.cumsum(log_pos)))
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    a, b = spans.start, spans.end
-    lo, hi = offsets[spans.sentence], offsets[spans.sentence] + np.asarray(lengths)[spans.sentence]
+    a, b = starts, ends
+    sentence = np.searchsorted(offsets, a, side="right") - 1
+    lo, hi = offsets[sentence], offsets[sentence] + np.asarray(lengths)[sentence]
     before = np.where(a > lo, log_neg[np.maximum(a - 1, 0)], 0.0)
     after = np.where(b < hi, log_neg[np.minimum(b, len(s) - 1)], 0.0)
     return np.clip(np.exp(cum[b] - cum[a] + before + after), 0.0, 1.0)

@@ -1,5 +1,6 @@
 """Every text rendering of results: conlleval's report, the confusion matrix, an evaluation as `ner eval`
-prints it, training's header, epoch and summary lines, and gradient-check lines. Numbers come from `metrics`."""
+prints it, training's header, epoch and summary lines, gradient-check lines, and the head and foot of
+`ner tag --format html` (its HTML pieces live in `ner_cli.html`). Numbers come from `metrics`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from .metrics import Evaluation, Scores
     from .nn.gradcheck import GradCheck
     from .nn.model import ModelSpec
+    from .tagger import Tagger
     from .train import Epoch, TrainingRun, TrainResult
 
 
@@ -77,6 +81,20 @@ def training_header(run: TrainingRun) -> list[str]:
         lines.append(f"resumed from {run.checkpoint} after epoch {trainer.epoch} "
                      f"(best dev F1 so far {trainer.best_f1:.2f})")
     return lines + [f"warning: {warning}" for warning in setup.warnings]
+
+
+def html_head(tagger: Tagger, source: str, model: Path) -> str:
+    """The start of `ner tag --format html`'s page: title, the model, a legend of the tagger's entity types."""
+    from .html import colours, page_head
+
+    return page_head(f"ner: {source if source != '-' else 'standard input'}", colours(tagger.types),
+                     f"model {model}")
+
+
+def html_foot() -> str:
+    from .html import page_foot
+
+    return page_foot()
 
 
 def epoch_line(e: Epoch) -> str:

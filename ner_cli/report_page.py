@@ -13,14 +13,15 @@ import html
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .confidence import CalibrationBin
 from .errors import NerError
-from .evaluate import Evaluation
 from .html import GOLD, PRED, colours, mark, page_foot, page_head, table
+from .metrics import Evaluation
 from .mistakes import KINDS, Mistake, count_mistakes
 
 MAX_ERRORS = 300          # rows of the error list (the counts above it cover all of them)
@@ -56,10 +57,10 @@ def learning_curves(history: Sequence[dict[str, Any]]) -> str:
     ax1.set(title="training loss", xlabel="epoch", ylabel="mean loss per token")
     if any(h.get("dev_f1") is not None for h in history):
         ax2.plot(epochs, [h.get("dev_f1") for h in history], marker="o", color="#000", label="all", linewidth=2)
-        types = sorted({t for h in history for t in (h.get("dev_per_type") or {})})
+        types = sorted({t for h in history for t in (h.get("dev_f1_per_type") or {})})
         palette = colours(types)
         for t in types:
-            ax2.plot(epochs, [(h.get("dev_per_type") or {}).get(t) for h in history], marker=".",
+            ax2.plot(epochs, [(h.get("dev_f1_per_type") or {}).get(t) for h in history], marker=".",
                      color=palette[t], label=t)
         ax2.legend(fontsize=8)
     ax2.set(title="dev F1", xlabel="epoch", ylabel="F1 (%)")
@@ -161,3 +162,30 @@ def build_report(*, model_name: str, data_name: str, meta: dict[str, Any], ev: E
     parts.append(table(("kind", "line", "gold", "predicted"), rows, raw_columns=(2, 3)))
     parts.append(page_foot())
     return "".join(parts)
+
+
+def make_report(tagger: Any, model: Path, data: str, *, token_col: int = 0, tag_col: int = -1,
+                repair: bool = False) -> tuple[str, str]:
+    """Tag a labelled file with scores and build the page: (html, a one-line summary for stderr)."""
+    from .confidence import calibration
+    from .io.dataset import read_corpus
+    from .metrics import evaluate
+    from .mistakes import find_mistakes
+    from .tags import get_entities
+
+    _pyplot()                                                    # fail early without matplotlib
+    corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
+    gold = corpus.tags_in("IOB2")
+    pred, entities = tagger.predict_scored(corpus.words)
+    ev = evaluate(gold, pred, tagger.target)
+    mistakes = find_mistakes(corpus.words, gold, pred, corpus.lines)
+    scores, correct = [], []
+    for g, ents in zip(gold, entities, strict=True):
+        gold_set = {tuple(e) for e in get_entities(g)}
+        for label, a, b, p in ents:
+            scores.append(p)
+            correct.append((label, a, b) in gold_set)
+    bins, ece = calibration(np.asarray(scores, dtype=float), np.asarray(correct, dtype=bool))
+    page = build_report(model_name=Path(model).name, data_name=Path(data).name, meta=tagger.meta, ev=ev,
+                        mistakes=mistakes, bins=bins, ece=ece)
+    return page, f"F1 {ev.scores.f1:.2f}, {len(mistakes)} mistakes, calibration error (ECE) {ece:.3f}"

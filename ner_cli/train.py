@@ -231,7 +231,10 @@ class TrainingRun:
         save_checkpoint(self.checkpoint, self.trainer.state_dict())
 
     def finish(self) -> TrainResult:
-        """The result, with the saved model scored once on data.test (reported, never used to choose)."""
+        """The result, with the saved model scored once on data.test (reported, never used to choose).
+
+        The saved model's metadata then gets the whole history (the epochs after the best one too) and the
+        test scores, so `ner info` shows them and they can be checked against `ner eval` later."""
         if not self.out.is_file():
             raise DataError(None, None, "a dev set on which the model improves", "no model saved")
         t = self.trainer
@@ -241,7 +244,18 @@ class TrainingRun:
         if d.test:
             result.test = score_file(Tagger.load(self.out), d.test, token_col=d.token_col, tag_col=d.tag_col,
                                      scheme=d.scheme, repair=d.repair)
+        self._complete_model_file(result.test)
         return result
+
+    def _complete_model_file(self, test: FileScore | None) -> None:
+        """Rewrite the saved model's metadata (atomically): the full history and, if scored, the test scores."""
+        from .io.modelfile import load_model_arrays, save_model
+
+        params, meta = load_model_arrays(self.out)
+        meta["history"] = list(self.trainer.history)
+        if test is not None:
+            meta["scores"] = {**(meta.get("scores") or {}), "test": test.evaluation.scores.to_dict()}
+        save_model(self.out, params, meta)
 
 
 def train(cfg: Config, *, resume: bool = False, callbacks: Iterable[Callback] = ()) -> TrainResult:

@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from ner_cli.nn.crf import CRF_DISALLOWED, span_marginals
+from ner_cli.nn.crf import span_marginals
+from ner_cli.nn.decode import DISALLOWED as CRF_DISALLOWED
 from ner_cli.tags import transition_mask
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -95,27 +96,21 @@ def test_spans_starting_at_a_token_partition_its_node_marginal():
     assert got.sum() == pytest.approx(node[0, 0, 1])
 
 
-def test_find_spans_matches_get_entities_on_random_tags():
+def test_find_spans_matches_get_entities_sentence_by_sentence():
     from ner_cli.confidence import find_spans
     from ner_cli.tags import get_entities
 
     out = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    is_begin = np.array([t.startswith("B-") for t in out])
-    types = ["LOC", "PER"]
-    type_of = np.array([types.index(t[2:]) if t != "O" else -1 for t in out])
     rng = np.random.default_rng(0)
     for _ in range(200):
-        lengths = rng.integers(0, 6, size=rng.integers(1, 5))
+        lengths = rng.integers(1, 6, size=rng.integers(1, 5))
         ids = rng.integers(0, len(out), size=int(lengths.sum()))
-        spans = find_spans(ids, lengths, is_begin, type_of)
+        starts, ends = find_spans(ids, lengths, out)
         want, off = [], 0
-        for k, L in enumerate(lengths):
-            want += [(k, types.index(lab), i + off, j + off) for lab, i, j in get_entities([out[i] for i in
-                                                                                          ids[off:off + L]])]
+        for L in lengths:
+            want += [(i + off, j + off) for _, i, j in get_entities([out[i] for i in ids[off:off + L]])]
             off += L
-        got = list(zip(spans.sentence.tolist(), spans.label.tolist(), spans.start.tolist(), spans.end.tolist(),
-                       strict=True))
-        assert got == want
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == want
 
 
 def test_calibration_table_and_ece():

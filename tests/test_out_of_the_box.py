@@ -46,17 +46,16 @@ def test_crf_scores_in_the_tagger_equal_brute_force(tmp_path):
 
     import numpy as np
 
-    from ner_cli.cli.runner import run_training
     from ner_cli.config import build_config
-    from ner_cli.nn.crf import CRF_DISALLOWED
-    from ner_cli.nn.model import pad_by_lengths
+    from ner_cli.nn.decode import DISALLOWED as CRF_DISALLOWED
     from ner_cli.tagger import Tagger
+    from ner_cli.train import train
 
     out = tmp_path / "crf.npz"
     cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
                         "model": {"hidden": 16, "loss": "crf", "embeddings": None, "dim": 8},
                         "train": {"epochs": 2, "seed": 0}, "output": {"path": str(out)}})
-    run_training(cfg, quiet=True, echo=lambda *a, **k: None)
+    train(cfg)
     tagger = Tagger.load(out)
     words = ["Ana", "Costa", "flew", "to", "Lisbon"]
     tags, ents = tagger.predict_scored([words])
@@ -78,7 +77,6 @@ def test_crf_scores_in_the_tagger_equal_brute_force(tmp_path):
         want = sum(np.exp(lp) for y, lp in zip(paths, logp, strict=True)
                    if (label, a, b) in [tuple(e) for e in get_entities([tagger.labels[i] for i in y])])
         assert p == pytest.approx(want, abs=1e-6)
-    del pad_by_lengths
 
 
 # ---- errors, info -----------------------------------------------------------------------------------------
@@ -106,7 +104,7 @@ def test_info_json_and_text(sample_model):
     h = info["history"]
     assert [e["epoch"] for e in h] == list(range(1, len(h) + 1)) and len(h) >= 2
     for e in h:
-        assert {"loss", "dev_f1", "dev_per_type", "lr", "seconds"} <= set(e) and "PER" in e["dev_per_type"]
+        assert {"loss", "dev_f1", "dev_f1_per_type", "lr", "seconds"} <= set(e) and "PER" in e["dev_f1_per_type"]
     assert info["scores"]["dev"]["f1"] == max(e["dev_f1"] for e in h)
     text = run("info", str(sample_model), check=True).stdout
     assert "training history" in text and "vocabulary" in text and "format version" in text
@@ -229,7 +227,7 @@ def test_readme_states_the_rebuild_command():
 
 
 def test_model_precedence(sample_model, tmp_path, monkeypatch):
-    from ner_cli.pipeline import BUILTIN_MODEL, find_model
+    from ner_cli.cli.models import BUILTIN_MODEL, find_model
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NER_MODEL", raising=False)

@@ -111,7 +111,8 @@ def train(
     set_: SetOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model file to write "
                                                 "(default: output.path in the config).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or per-epoch lines.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings and errors only: no header, progress "
+                                        "bar, epoch lines or summary.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint beside the model "
                                          "(<model>.ckpt, written after every epoch); same config required, "
                                          "train.epochs may be raised.")] = False,
@@ -133,7 +134,8 @@ def train(
         check_paths(cfg)
         run = TrainingRun(cfg, resume=resume)
         for line in training_header(run):
-            _stderr(line)
+            if not quiet or line.startswith("warning:"):
+                _stderr(line)
         try:
             with TrainingDisplay(run.trainer.epoch + 1, quiet=quiet) as display:
                 run.fit([display])
@@ -141,7 +143,8 @@ def train(
             for line in interrupted_lines(run):
                 _stderr(line)
             raise
-        for line in training_summary(run.finish()):
+        result = run.finish()
+        for line in [] if quiet else training_summary(result):
             _stderr(line)
 
 

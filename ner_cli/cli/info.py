@@ -91,13 +91,13 @@ def print_info(info: dict[str, Any], console: Console) -> None:
             console.print(pt)
     history = info["history"]
     if history:
-        types = sorted({t for h in history for t in (h.get("dev_per_type") or {})})
+        types = sorted({t for h in history for t in (h.get("dev_f1_per_type") or {})})
         ht = Table(title="training history", title_justify="left")
         for col in ("epoch", "loss", "dev F1", *types, "lr", "seconds"):
             ht.add_column(col, justify="right")
         best = scores.get("epoch") if scores else None
         for h in history:
-            per = h.get("dev_per_type") or {}
+            per = h.get("dev_f1_per_type") or {}
             ht.add_row(str(h["epoch"]), f"{h['loss']:.4f}",
                        f"{h['dev_f1']:.2f}" if h.get("dev_f1") is not None else "–",
                        *[f"{per[t]:.2f}" if t in per else "–" for t in types], f"{h['lr']:.2e}",

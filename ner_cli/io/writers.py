@@ -210,6 +210,8 @@ class TaggedChunk:
     sentence_lengths: np.ndarray       # (n_sentences,) tokens per sentence, all > 0
     tags: np.ndarray                   # (N,) ids into `labels`
     labels: list[str]                  # IOB2 tag names
+    scores: np.ndarray | None = None   # (n_entities,) each entity's probability, in `chunk_entities` order
+    score_column: bool = False         # conll: a third column with the score of each token's entity
 
     @property
     def offsets(self) -> np.ndarray:
@@ -239,8 +241,28 @@ def _per_line(values: list[str], line_of: np.ndarray, n_lines: int, sep: str) ->
     return out
 
 
+def token_score_column(chunk: TaggedChunk) -> list[str]:
+    """Per token of the chunk: the score of its entity (4 decimals), ``-`` outside entities."""
+    from ..tags import chunk_spans, encode_tags
+
+    prefix_of, type_of, _ = encode_tags(chunk.labels)
+    first, end = chunk_spans(prefix_of[chunk.tags], type_of[chunk.tags], np.cumsum(chunk.sentence_lengths)[:-1])
+    t = np.arange(len(chunk.tokens))
+    k = np.searchsorted(first, t, side="right") - 1                # the last entity starting at or before t
+    inside = (k >= 0) & (t < np.append(end, 0)[k])
+    text = np.array([f"{p:.4f}" for p in (chunk.scores if chunk.scores is not None else [])] + ["-"], dtype=object)
+    return text[np.where(inside, k, -1)].tolist()                  # -1: the "-" at the end
+
+
 def render_conll(chunk: TaggedChunk) -> list[str]:
-    """`format_conll` of every line: one ``token<TAB>tag`` block per line (a lone ``\\n`` for an empty line)."""
+    """`format_conll` of every line: one ``token<TAB>tag`` block per line (a lone ``\\n`` for an empty line),
+    with ``<TAB>score`` too when the chunk asks for a score column."""
+    if chunk.score_column:
+        labels = np.array([f"\t{label}\t" for label in chunk.labels], dtype=object)[chunk.tags].tolist()
+        column = token_score_column(chunk)
+        pieces = [f"{t}{lab}{c}\n" for t, lab, c in zip(chunk.tokens, labels, column, strict=True)]
+        bounds = chunk.offsets.tolist()
+        return ["".join(pieces[a:b]) + "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
     pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
     bounds = chunk.offsets.tolist()
@@ -254,8 +276,12 @@ def render_jsonl(chunk: TaggedChunk) -> list[str]:
     line_of, start, end, type_id, types = chunk_entities(chunk)
     label = [encode_basestring(t) for t in types]
     lines = chunk.lines
-    ents = [f'{{"start": {s}, "end": {e}, "label": {label[t]}, "text": {encode_basestring(lines[i][s:e])}}}'
+    ents = [f'{{"start": {s}, "end": {e}, "label": {label[t]}, "text": {encode_basestring(lines[i][s:e])}'
             for i, s, e, t in zip(line_of.tolist(), start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
+    if chunk.scores is not None:                                  # json writes round(p, 4) as repr does
+        ents = [f'{e}, "score": {round(float(p), 4)!r}}}' for e, p in zip(ents, chunk.scores.tolist(), strict=True)]
+    else:
+        ents = [e + "}" for e in ents]
     per_line = _per_line(ents, line_of, len(lines), ", ")
     return list(map('{{"text": {}, "entities": [{}]}}\n'.format, map(encode_basestring, lines), per_line))
 
@@ -276,6 +302,21 @@ def render_inline(chunk: TaggedChunk) -> list[str]:
     return out
 
 
+def render_html(chunk: TaggedChunk) -> list[str]:
+    """Every line as an HTML paragraph (`ner_cli.html.html_line`): escaped text, entities coloured by type with
+    their label and score. The page's head and foot come from `render.html_head` / `render.html_foot`."""
+    from ..html import colours, html_line
+
+    line_of, start, end, type_id, types = chunk_entities(chunk)
+    palette = colours({t.partition("-")[2] for t in chunk.labels if t != "O"})
+    scores = chunk.scores.tolist() if chunk.scores is not None else None
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(line_of, minlength=len(chunk.lines))))).tolist()
+    spans = [(types[t], s, e) for s, e, t in zip(start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
+    return [html_line(line, spans[bounds[i]:bounds[i + 1]], palette,
+                      None if scores is None else scores[bounds[i]:bounds[i + 1]])
+            for i, line in enumerate(chunk.lines)]
+
+
 RENDERERS: dict[str, Callable[[TaggedChunk], list[str]]] = {
-    "conll": render_conll, "jsonl": render_jsonl, "inline": render_inline}
+    "conll": render_conll, "jsonl": render_jsonl, "inline": render_inline, "html": render_html}
 """--format name -> renderer of a whole chunk (one output string per input line)."""

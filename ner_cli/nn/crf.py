@@ -319,7 +319,7 @@ def span_marginals(
               - logZ
 
     Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
-    of per-token probabilities. The constraint masks add ``CRF_DISALLOWED`` like `crf_nll`, so the marginals are
+    of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
     those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
     """
     S = np.asarray(S, dtype=np.float64)
@@ -329,10 +329,9 @@ def span_marginals(
         return np.zeros(0)
     lengths = np.asarray(lengths, dtype=np.int64)
     mask = lengths_to_mask(lengths, T)
-    zeros_cc, zeros_c = np.zeros((C, C)), np.zeros(C)
-    trans = _effective(zeros_cc if A is None else A, allowed, np.float64)
-    start = _effective(zeros_c if A_start is None else A_start, start_ok, np.float64)
-    end = _effective(zeros_c if A_end is None else A_end, end_ok, np.float64)
+    trans = with_constraints(A, allowed, (C, C))
+    start = with_constraints(A_start, start_ok, (C,))
+    end = with_constraints(A_end, end_ok, (C,))
     alpha = log_forward(S, mask, trans, start)                      # (B, T, C)
     beta = log_backward(S, mask, trans, end)                        # (B, T, C)
     L = lengths[spans[:, 0]]
