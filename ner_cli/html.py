@@ -32,7 +32,7 @@ mark.ent .score { font-size: 0.6em; margin-left: 0.3em; opacity: 0.7; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; line-height: 1.4; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.8em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-td.text { text-align: left; white-space: normal; }
+td.text, th.text { text-align: left; white-space: normal; }
 .gold { outline: 2px solid GOLD_COLOUR; outline-offset: 1px; } .pred { outline: 2px dashed PRED_COLOUR; }
 .muted { color: #666; font-size: 0.9em; }
 img, svg { max-width: 100%; height: auto; }
@@ -95,7 +95,8 @@ def page_foot() -> str:
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], raw_columns: Sequence[int] = ()) -> str:
     """An HTML table; cells are escaped except in `raw_columns` (already-safe HTML such as marks)."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    head = "".join(f'<th class="text">{html.escape(str(h))}</th>' if i in raw_columns else
+                   f"<th>{html.escape(str(h))}</th>" for i, h in enumerate(header))
     body = []
     for row in rows:
         cells = []

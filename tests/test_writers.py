@@ -87,7 +87,7 @@ def test_empty_lines_keep_alignment() -> None:
 
 def test_formats_uniform_signature() -> None:
     tokens, starts, ends = tokenize(LINE)
-    assert set(FORMATS) == {"conll", "jsonl", "inline"}
+    assert set(FORMATS) == {"conll", "jsonl", "inline", "html"}
     for fmt in FORMATS.values():
         out = fmt(LINE, tokens, starts, ends, TAGS, entities=None, line_no=1, include_tokens=False)
         assert out.endswith("\n")

@@ -18,6 +18,7 @@ import re
 import select
 import stat
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -93,13 +94,15 @@ def stdin_is_terminal() -> bool:
 class LiveLines:
     """Lines of a file descriptor as soon as each is complete (`readline`), and whether one is waiting now.
 
-    Reads with os.read (whatever the pipe holds, up to 64 KiB) and decodes UTF-8 incrementally, so a
-    character split across two reads is kept whole. A line ends at \\n, \\r\\n or a lone \\r.
+    Reads with os.read (whatever the pipe holds, up to 64 KiB), decodes UTF-8 incrementally (a character split
+    across two reads stays whole) and splits each read into lines at once. A line ends at \\n, \\r\\n or a
+    lone \\r.
     """
 
     def __init__(self, fd: int, head: bytes | None = None) -> None:
         self.fd = fd
-        self.buf = ""
+        self.rest = ""                                      # text after the last complete line
+        self.lines: deque[str] = deque()
         self.eof = False
         self.first = True
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -109,21 +112,22 @@ class LiveLines:
     def _fill(self, data: bytes | None = None) -> None:
         if data is None:
             data = os.read(self.fd, 1 << 16)
-        text = self.decoder.decode(data, final=not data)
+        self.eof = not data
+        text = self.decoder.decode(data, final=self.eof)
         if self.first and text:
             text, self.first = text.removeprefix("\ufeff"), False
-        self.buf += text
-        self.eof = not data
-
-    def _complete(self) -> re.Match | None:
-        m = _LINE_END.search(self.buf)
-        if m and m.group() == "\r" and m.end() == len(self.buf) and not self.eof:
-            return None                                     # a \r at the end may be half of \r\n
-        return m
+        text = self.rest + text
+        hold = "\r" if text.endswith("\r") and not self.eof else ""   # maybe half of a \r\n
+        parts = _LINE_END.split(text[:-1] if hold else text)
+        self.lines.extend(parts[:-1])
+        self.rest = parts[-1] + hold
+        if self.eof and self.rest:
+            self.lines.append(self.rest)
+            self.rest = ""
 
     def waiting(self) -> bool:
-        """A whole line can be returned without blocking."""
-        if self._complete() or self.eof:
+        """A whole line (or the end of input) can be returned without blocking."""
+        if self.lines or self.eof:
             return True
         try:
             ready, _, _ = select.select([self.fd], [], [], 0)
@@ -133,17 +137,9 @@ class LiveLines:
 
     def readline(self) -> str | None:
         """The next line without its line end, blocking until it is complete; None at the end of input."""
-        while True:
-            m = self._complete()
-            if m:
-                line, self.buf = self.buf[:m.start()], self.buf[m.end():]
-                return line
-            if self.eof:
-                if self.buf:
-                    line, self.buf = self.buf, ""
-                    return line
-                return None
+        while not self.lines and not self.eof:
             self._fill()
+        return self.lines.popleft() if self.lines else None
 
 
 def line_chunks(path: str | Path, size: int) -> Iterator[list[str]]:
