@@ -3,7 +3,8 @@
     OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.streaming --model MODEL [--before DIR] [--runs 3]
 
 The text is CoNLL-2003 train, one sentence per line with tokens joined by single spaces, repeated to >= 1M
-tokens. Each run is a subprocess `python -m ner_cli tag` writing CoNLL to a file, timed from start to exit.
+tokens. Each run is a subprocess `python -m ner_cli tag` writing CoNLL to a file, timed from start to exit (wall) and
+by the CPU time it used (less sensitive to other work on a shared machine).
 `--before DIR` is a checkout of the code to compare with (e.g. `git archive main | tar -x -C DIR`); it is
 put first on PYTHONPATH for its runs. Runs of the two alternate, so a change in the machine's load hits both.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,12 +35,14 @@ def corpus(path: Path, min_tokens: int = 1_000_000) -> int:
     return n * reps
 
 
-def run(code: Path | None, model: str, text: Path, out: Path, pipe: bool) -> float:
+def run(code: Path | None, model: str, text: Path, out: Path, pipe: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of `ner tag` and any child) for one run."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     if code is not None:
         env["PYTHONPATH"] = str(code)
     cmd = [sys.executable, "-m", "ner_cli", "tag", "-" if pipe else str(text), "--model", model]
     t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out, "w") as f:
         if pipe:                                            # a real pipe: `cat text | ner tag -`
             cat = subprocess.Popen(["cat", str(text)], stdout=subprocess.PIPE)
@@ -47,7 +51,9 @@ def run(code: Path | None, model: str, text: Path, out: Path, pipe: bool) -> flo
             cat.wait()
         else:
             subprocess.run(cmd, stdout=f, env=env, check=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)               # cat's share, if piped, is tiny
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -64,7 +70,7 @@ def main() -> None:
         versions = {"after": None} if args.before is None else {"before": args.before, "after": None}
         outputs: dict[str, bytes] = {}
         for pipe in (False, True):
-            times: dict[str, list[float]] = {v: [] for v in versions}
+            times: dict[str, list[tuple[float, float]]] = {v: [] for v in versions}
             for _ in range(args.runs):
                 for name, code in versions.items():
                     out = Path(tmp) / f"{name}.conll"
@@ -72,9 +78,12 @@ def main() -> None:
                     outputs[name] = out.read_bytes()
             same = len(set(outputs.values())) == 1
             for name, ts in times.items():
-                med = statistics.median(ts)
-                print(f"{'pipe' if pipe else 'file'} {name:6s}: {tokens / med:9,.0f} tokens/s  (median of "
-                      f"{len(ts)}: {med:.2f} s; runs {', '.join(f'{t:.2f}' for t in ts)})")
+                wall = statistics.median(t for t, _ in ts)
+                cpu = statistics.median(c for _, c in ts)
+                best = min(t for t, _ in ts)
+                print(f"{'pipe' if pipe else 'file'} {name:6s}: {tokens / wall:9,.0f} tokens/s wall (median of "
+                      f"{len(ts)}: {wall:.2f} s, best {best:.2f} s); {tokens / cpu:9,.0f} tokens per CPU second "
+                      f"(median {cpu:.2f} s)")
             print(f"  outputs identical: {same}")
         print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
