@@ -257,3 +257,22 @@ def test_api_single_string_is_one_line_and_entities_have_scores(sample_model):
     with pytest.raises(TypeError):
         tagger.predict("Ana Costa flew")
     assert len(tagger.predict([["Ana", "Costa", "flew"]])[0]) == 3
+
+
+def test_eval_errors_on_a_terminal_is_a_table(sample_model):
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["COLUMNS"] = "160"
+        os.execv(NER, [NER, "eval", str(sample_model), str(SAMPLE / "dev.txt"), "--errors"])
+    seen = b""
+    try:
+        while chunk := os.read(fd, 65536):
+            seen += chunk
+    except OSError:
+        pass
+    os.waitpid(pid, 0)
+    text = seen.decode("utf-8", "replace")
+    assert "mistakes by type and kind" in text and "type+boundary" in text and "[PER " in text
+    assert '"kind"' not in text                                    # not JSON lines

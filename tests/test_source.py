@@ -11,7 +11,7 @@ from ner_cli.io.source import LiveLines, is_gzip, live_chunks, open_text
 def test_gzip_is_recognised_by_its_bytes_not_its_name(tmp_path):
     plain, packed = tmp_path / "a.gz", tmp_path / "b.txt"
     plain.write_text("Ana\nLisbon\n", encoding="utf-8")
-    packed.write_bytes(gzip.compress("Ana\nLisbon\n".encode()))
+    packed.write_bytes(gzip.compress(b"Ana\nLisbon\n"))
     assert not is_gzip(plain) and is_gzip(packed)
     with open_text(plain) as a, open_text(packed) as b:
         assert a.read() == b.read() == "Ana\nLisbon\n"
@@ -21,7 +21,7 @@ def test_live_lines_split_like_universal_newlines_across_reads():
     r, w = os.pipe()
     src = LiveLines(r, "\ufeffone\r".encode())
     assert src.lines == deque_of() and src.rest == "one\r"     # a \r at the end may be half of \r\n
-    os.write(w, "\ntwo\rthr".encode() + "é".encode()[:1])
+    os.write(w, b"\ntwo\rthr" + "é".encode()[:1])
     assert src.readline() == "one"
     assert src.readline() == "two"
     assert not src.waiting()                                   # "thr" and half a character: nothing whole yet

@@ -16,13 +16,12 @@ PRED_STYLE = "bold red"
 
 
 def _sentence(words: Sequence[str], span: tuple[str, int, int] | None, style: str) -> Text:
-    """The sentence with one span styled and its label after it; "(none)" without a span."""
+    """The sentence with one span as ``[TYPE words]`` (as `ner tag --format inline` writes it), styled."""
     if span is None:
         return Text("(none)", style="dim")
     label, a, b = span
     t = Text(" ".join(words[:a]) + (" " if a else ""))
-    t.append(" ".join(words[a:b]), style=style)
-    t.append(f" [{label}]", style=style.replace("underline", "").strip() + " dim")
+    t.append(f"[{label} " + " ".join(words[a:b]) + "]", style=style)
     t.append((" " if b < len(words) else "") + " ".join(words[b:]))
     return t
 
