@@ -71,16 +71,23 @@ def model_line(spec: ModelSpec, n_labels: int) -> str:
 
 
 def training_header(run: TrainingRun) -> list[str]:
-    """The lines `ner train` prints before the first epoch: data, model, a resumption, warnings."""
-    setup, trainer = run.trainer.setup, run.trainer
+    """The lines `ner train` prints before the first epoch: data, model, then `training_notices`."""
+    setup = run.trainer.setup
     train, dev = setup.train_corpus, setup.dev_corpus
     lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
              f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}",
              model_line(setup.spec, len(setup.labels))]
+    return lines + training_notices(run)
+
+
+def training_notices(run: TrainingRun) -> list[str]:
+    """What `ner train` says before the first epoch even with -q: a resumption and warnings."""
+    trainer = run.trainer
+    lines = []
     if run.resumed:
         lines.append(f"resumed from {run.checkpoint} after epoch {trainer.epoch} "
                      f"(best dev F1 so far {trainer.best_f1:.2f})")
-    return lines + [f"warning: {warning}" for warning in setup.warnings]
+    return lines + [f"warning: {warning}" for warning in trainer.setup.warnings]
 
 
 def html_head(tagger: Tagger, source: str, model: Path) -> str:

@@ -276,3 +276,11 @@ def test_eval_errors_on_a_terminal_is_a_table(sample_model):
     text = seen.decode("utf-8", "replace")
     assert "mistakes by type and kind" in text and "type+boundary" in text and "[PER " in text
     assert '"kind"' not in text                                    # not JSON lines
+
+
+def test_train_quiet_prints_nothing_but_notices(tmp_path):
+    p = run("train", str(ROOT / "configs" / "sample.yaml"), "-q", "--set", "train.epochs=1", "--set",
+            "model.hidden=8", "-o", str(tmp_path / "q.npz"), check=True)
+    assert p.stderr == "" and p.stdout == ""
+    h = json.loads(run("info", str(tmp_path / "q.npz"), "--format", "json", check=True).stdout)["history"]
+    assert len(h) == 1

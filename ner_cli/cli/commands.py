@@ -123,7 +123,7 @@ def train(
     """
     with user_errors():
         from ..config import check_paths, load_config
-        from ..render import interrupted_lines, training_header, training_summary
+        from ..render import interrupted_lines, training_header, training_notices, training_summary
         from ..train import TrainingRun
         from .progress import TrainingDisplay
 
@@ -133,9 +133,8 @@ def train(
         cfg = load_config(config, overrides)
         check_paths(cfg)
         run = TrainingRun(cfg, resume=resume)
-        for line in training_header(run):
-            if not quiet or line.startswith("warning:"):
-                _stderr(line)
+        for line in training_notices(run) if quiet else training_header(run):
+            _stderr(line)
         try:
             with TrainingDisplay(run.trainer.epoch + 1, quiet=quiet) as display:
                 run.fit([display])
