@@ -209,11 +209,21 @@ def eval_(
 
 
 def _model_and_files(paths: list[str], model_opt: str | None) -> tuple[Path, list[str]]:
-    """(model, data files) from `ner eval [MODEL] FILE...`: a first argument ending in .npz is the model."""
+    """(model, data files) from `ner eval [MODEL] FILE...`: a first argument that ends in .npz, or is a zip
+    archive (what a .npz is) by its first bytes, is the model."""
     from ..errors import UsageError
     from .models import find_model
 
-    if model_opt is None and paths and paths[0].endswith(".npz"):
+    def is_model(path: str) -> bool:
+        if path.endswith(".npz"):
+            return True
+        try:
+            with open(path, "rb") as f:
+                return f.read(4) == b"PK\x03\x04"
+        except OSError:
+            return False
+
+    if model_opt is None and paths and is_model(paths[0]):
         model, files = Path(paths[0]), paths[1:]
     else:
         model, why = find_model(model_opt)
