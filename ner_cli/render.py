@@ -93,8 +93,9 @@ def training_notices(run: TrainingRun) -> list[str]:
 def html_head(tagger: Tagger, source: str, model: Path) -> str:
     """The start of `ner tag --format html`'s page: title, the model, a legend of the tagger's entity types."""
     from .html import colours, page_head
+    from .tags import entity_types
 
-    return page_head(f"ner: {source if source != '-' else 'standard input'}", colours(tagger.types),
+    return page_head(f"ner: {source if source != '-' else 'standard input'}", colours(entity_types(tagger.out_labels)),
                      f"model {model}")
 
 

@@ -233,28 +233,35 @@ class TrainingRun:
     def finish(self) -> TrainResult:
         """The result, with the saved model scored once on data.test (reported, never used to choose).
 
-        The saved model's metadata then gets the whole history (the epochs after the best one too) and the
-        test scores, so `ner info` shows them and they can be checked against `ner eval` later."""
+        The saved model's metadata then gets the whole history (the epochs after the best one too) and the dev
+        and test scores of the file as saved (stored arrays are half precision, so these can differ in the
+        last digits from the dev F1 measured in memory during training), so that `ner info` shows them and
+        they equal what `ner eval` gives for the file."""
         if not self.out.is_file():
             raise DataError(None, None, "a dev set on which the model improves", "no model saved")
         t = self.trainer
         result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
                              time.perf_counter() - self.t0)
         d = self.cfg.data
+        saved = Tagger.load(self.out)
+        kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
         if d.test:
-            result.test = score_file(Tagger.load(self.out), d.test, token_col=d.token_col, tag_col=d.tag_col,
-                                     scheme=d.scheme, repair=d.repair)
-        self._complete_model_file(result.test)
+            result.test = score_file(saved, d.test, **kw)
+        dev = score_file(saved, d.dev, **kw) if d.dev and self.trainer.setup.dev is not None else None
+        self._complete_model_file(dev, result.test)
         return result
 
-    def _complete_model_file(self, test: FileScore | None) -> None:
-        """Rewrite the saved model's metadata (atomically): the full history and, if scored, the test scores."""
+    def _complete_model_file(self, dev: FileScore | None, test: FileScore | None) -> None:
+        """Rewrite the saved model's metadata (atomically): the full history and the saved file's scores."""
         from .io.modelfile import load_model_arrays, save_model
 
         params, meta = load_model_arrays(self.out)
         meta["history"] = list(self.trainer.history)
-        if test is not None:
-            meta["scores"] = {**(meta.get("scores") or {}), "test": test.evaluation.scores.to_dict()}
+        scores = dict(meta.get("scores") or {})
+        for name, scored in (("dev", dev), ("test", test)):
+            if scored is not None:
+                scores[name] = scored.evaluation.scores.to_dict()
+        meta["scores"] = scores
         save_model(self.out, params, meta)
 
 
