@@ -299,7 +299,7 @@ def tag(
     """
     with user_errors():
         from ..io.source import line_chunks, open_text, stdin_is_terminal
-        from ..pipeline import CHUNK_LINES, tag_conll_input, tag_lines
+        from ..pipeline import CHUNK_LINES, chunks, tag_conll_input, tag_lines
         from ..render import html_foot, html_head
         from ..tagger import Tagger
         from .models import find_model
@@ -319,7 +319,7 @@ def tag(
             counter = _LineCounter(open_text(file))
             pieces = tag_conll_input(tagger, counter, file, **options)
         else:
-            counter = _LineCounter(line_chunks(file, CHUNK_LINES), chunked=True)
+            counter = _LineCounter(line_chunks(file, CHUNK_LINES, chunks), chunked=True)
             pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True, **options)
         if fmt == TagFormat.html:
             out.write(html_head(tagger, file, path))

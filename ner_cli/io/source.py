@@ -2,9 +2,10 @@
 
 - `open_binary(path)`: a binary stream, gunzipped when it starts with gzip's magic bytes (1f 8b), whatever
   the file's name. `open_text(path)` wraps it as UTF-8 text (a BOM dropped, undecodable bytes replaced).
-- `line_chunks(path, size)`: lists of lines (without line ends) for the tagger. A regular file is read in full
-  chunks of `size` lines: throughput first. A terminal or a pipe is read as it arrives: a chunk also ends
-  when no further line is waiting, so `tail -f log | ner tag` shows each line's result once it is complete.
+- `line_chunks(path, size, chunker)`: lists of lines (without line ends) for the tagger. A regular file is cut
+  by `chunker` (the pipeline's: full chunks that keep documents whole): throughput first. A terminal or a
+  pipe is read as it arrives: a chunk also ends when no further line is waiting, so `tail -f log | ner tag`
+  shows each line's result once it is complete.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import select
 import stat
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,8 +143,20 @@ class LiveLines:
         return self.lines.popleft() if self.lines else None
 
 
-def line_chunks(path: str | Path, size: int) -> Iterator[list[str]]:
-    """The input's lines, without line ends, in lists of at most `size`; see the module docstring."""
+def line_chunks(path: str | Path, size: int,
+                chunker: Callable[[Iterable[str]], Iterator[list[str]]] | None = None) -> Iterator[list[str]]:
+    """The input's lines, without line ends, in lists; see the module docstring.
+
+    Input that arrives slowly is cut into lists of at most `size` lines that end whenever no further line is
+    waiting; other input is cut by `chunker` (lines with their line ends in, lists out; default: lists of
+    `size`), e.g. `pipeline.chunks`, which also keeps documents whole.
+    """
+    if chunker is None:
+        def chunker(lines: Iterable[str]) -> Iterator[list[str]]:
+            it = (line.rstrip("\r\n") for line in lines)
+            while batch := list(itertools.islice(it, size)):
+                yield batch
+
     if arrives_slowly(path):
         fd = sys.stdin.fileno()
         head = os.read(fd, 1 << 16)
@@ -155,9 +168,7 @@ def line_chunks(path: str | Path, size: int) -> Iterator[list[str]]:
     else:
         stream = open_text(path)
     with stream:
-        it = (line.rstrip("\r\n") for line in stream)
-        while batch := list(itertools.islice(it, size)):
-            yield batch
+        yield from chunker(stream)
 
 
 def live_chunks(src: LiveLines, size: int) -> Iterator[list[str]]:
