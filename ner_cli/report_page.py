@@ -176,7 +176,7 @@ def make_report(tagger: Any, model: Path, data: str, *, token_col: int = 0, tag_
     _pyplot()                                                    # fail early without matplotlib
     corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
     gold = corpus.tags_in("IOB2")
-    pred, entities = tagger.predict_scored(corpus.words)
+    pred, entities = tagger.predict_scored(corpus.words, corpus.docs)       # documents for the document features
     ev = evaluate(gold, pred, tagger.target)
     mistakes = find_mistakes(corpus.words, gold, pred, corpus.lines)
     scores, correct = [], []
