@@ -168,6 +168,7 @@ def make_report(tagger: Any, model: Path, data: str, *, token_col: int = 0, tag_
                 repair: bool = False) -> tuple[str, str]:
     """Tag a labelled file with scores and build the page: (html, a one-line summary for stderr)."""
     from .confidence import calibration
+    from .evaluate import in_scheme
     from .io.dataset import read_corpus
     from .metrics import evaluate
     from .mistakes import find_mistakes
@@ -176,8 +177,8 @@ def make_report(tagger: Any, model: Path, data: str, *, token_col: int = 0, tag_
     _pyplot()                                                    # fail early without matplotlib
     corpus = read_corpus(data, token_col=token_col, tag_col=tag_col, repair=repair)
     gold = corpus.tags_in("IOB2")
-    pred, entities = tagger.predict_scored(corpus.words)
-    ev = evaluate(gold, pred, tagger.target)
+    pred, entities = tagger.predict_scored(corpus.words, corpus.docs)       # documents for the document features
+    ev = evaluate(gold, pred, tagger.target, written=(corpus.tags_as_written, in_scheme(pred, corpus.scheme)))
     mistakes = find_mistakes(corpus.words, gold, pred, corpus.lines)
     scores, correct = [], []
     for g, ents in zip(gold, entities, strict=True):
