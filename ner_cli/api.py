@@ -38,25 +38,38 @@ def load(source: ModelSource) -> Tagger:
     return Tagger.load(source)
 
 
-def tag(model: ModelSource, lines: Iterable[str], fmt: str = "jsonl", paragraphs: bool = False,
+def tag(model: ModelSource, lines: Iterable[str] | str, fmt: str = "jsonl", paragraphs: bool = False,
         chunk_lines: int = CHUNK_LINES) -> Iterator[str]:
     """One output string per input line, newline-terminated, in input order (lazy: `chunk_lines` at a time).
 
-    fmt: "jsonl" (a JSON object per line), "conll" (a token<TAB>tag block and a blank line) or "inline";
+    fmt: "jsonl" (a JSON object per line, each entity with its "score"), "conll" (a token<TAB>tag block and a
+    blank line), "inline" or "html" (a paragraph per line); a single string is one line, never characters;
     anything else raises `UsageError` (a ValueError). Lines may end in "\\n" or "\\r\\n" (stripped) but must not
     contain other line breaks.
     """
-    for out in tag_chunks(load(model), lines, fmt, paragraphs, chunk_lines=chunk_lines):
+    for out in tag_chunks(load(model), _as_lines(lines), fmt, paragraphs, chunk_lines=chunk_lines):
         yield from out
 
 
-def records(model: ModelSource, lines: Iterable[str], paragraphs: bool = False) -> Iterator[dict[str, Any]]:
-    """One dict per input line: {"text": line, "entities": [{"start", "end", "label", "text"}, ...]}."""
+def _as_lines(lines: Iterable[str] | str) -> Iterable[str]:
+    """A str is one line; bytes are refused (decode them first); anything else is an iterable of lines."""
+    if isinstance(lines, str):
+        return [lines]
+    if isinstance(lines, bytes | bytearray):
+        raise TypeError("lines must be a str (one line) or an iterable of str, not bytes: decode them first")
+    return lines
+
+
+def records(model: ModelSource, lines: Iterable[str] | str, paragraphs: bool = False
+            ) -> Iterator[dict[str, Any]]:
+    """One dict per input line: {"text": line, "entities": [{"start", "end", "label", "text", "score"}, ...]}.
+
+    A single string is one line. "score" is the entity's probability (see `ner_cli.confidence`)."""
     for out in tag(model, lines, "jsonl", paragraphs):
         yield json.loads(out)
 
 
-def tag_partition(lines: Iterable[str], model_bytes: bytes, fmt: str = "jsonl",
+def tag_partition(lines: Iterable[str] | str, model_bytes: bytes, fmt: str = "jsonl",
                   paragraphs: bool = False) -> Iterator[str]:
     """The worker function for a Dask bag / Spark RDD of text lines: output strings without the final newline.
 

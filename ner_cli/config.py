@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
 import math
+import os
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, excerpt
 from .nn.activations import ACTIVATIONS
 from .nn.decode import DECODERS
 from .nn.model import LOSSES
@@ -115,9 +118,15 @@ NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.ga
                 "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
-           "model.suffix_dim": 10_000, "model.suffix_len": 100}
+           "model.suffix_dim": 10_000, "model.suffix_len": 100, "model.doc_dim": 10_000, "model.gaz_dim": 10_000,
+           "model.char_dim": 10_000, "model.char_buckets": 10_000_000, "model.char_min_n": 100,
+           "model.char_max_n": 100}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
 SHARES = {"data.augment_lower", "data.augment_upper"}      # in [0, 1]
+PATHS = {"data.train", "data.dev", "data.test", "model.embeddings", "output.path"}
+# what a config may expand to (YAML aliases can make 500 bytes mean billions of values) and how deep it may nest
+MAX_VALUES = 10_000
+MAX_DEPTH = 20
 
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
@@ -149,25 +158,32 @@ def _type_name(tp: Any) -> str:
     return names.get(tp, str(tp))
 
 
+def _key_name(key: Any) -> str:
+    """A key as written when it is a short string, else an excerpt (a key can be anything in YAML)."""
+    return key if isinstance(key, str) and len(key) <= 60 else excerpt(key, 60)
+
+
 def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
     if not _accepts(tp, value):
-        return [f"{where}{key}: expected {_type_name(tp)}, got {value!r}"]
+        return [f"{where}{key}: expected {_type_name(tp)}, got {excerpt(value)}"]
     if isinstance(value, float) and not math.isfinite(value):
-        return [f"{where}{key}: expected a finite number, got {value!r}"]
+        return [f"{where}{key}: expected a finite number, got {excerpt(value)}"]
     problems = []
     if key in CHOICES and value not in CHOICES[key]:
-        problems.append(f"{where}{key}: expected one of {', '.join(CHOICES[key])}, got {value!r}"
-                        + _nearest(str(value), list(CHOICES[key])))
+        problems.append(f"{where}{key}: expected one of {', '.join(CHOICES[key])}, got {excerpt(value)}"
+                        + _nearest(str(value)[:40], list(CHOICES[key])))
     if key in POSITIVE and value <= 0:
-        problems.append(f"{where}{key}: expected a number > 0, got {value!r}")
+        problems.append(f"{where}{key}: expected a number > 0, got {excerpt(value)}")
     if key in NON_NEGATIVE and value < 0:
-        problems.append(f"{where}{key}: expected a number >= 0, got {value!r}")
+        problems.append(f"{where}{key}: expected a number >= 0, got {excerpt(value)}")
     if key in MAXIMUM and value > MAXIMUM[key]:
-        problems.append(f"{where}{key}: expected at most {MAXIMUM[key]}, got {value!r}")
+        problems.append(f"{where}{key}: expected at most {MAXIMUM[key]}, got {excerpt(value)}")
     if key in RATES and not 0 <= value < 1:
-        problems.append(f"{where}{key}: expected a rate in [0, 1), got {value!r}")
+        problems.append(f"{where}{key}: expected a rate in [0, 1), got {excerpt(value)}")
     if key in SHARES and not 0 <= value <= 1:
-        problems.append(f"{where}{key}: expected a share in [0, 1], got {value!r}")
+        problems.append(f"{where}{key}: expected a share in [0, 1], got {excerpt(value)}")
+    if key in PATHS and isinstance(value, str) and "\x00" in value:
+        problems.append(f"{where}{key}: expected a path, got one with a NUL byte: {excerpt(value)}")
     return problems
 
 
@@ -185,7 +201,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, raw = text.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):     # ValueError: an integer past 4300 digits
         value = raw
     if isinstance(value, dict | list):
         value = raw
@@ -204,20 +220,20 @@ def build_config(raw: dict[str, Any], overrides: list[str] = (), source: str = "
     problems: list[str] = []
     values: dict[str, dict[str, Any]] = {s: {} for s in sections}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections ({', '.join(sections)}), got {raw!r}")
+        raise ConfigError(f"{source}: expected a mapping of sections ({', '.join(sections)}), got {excerpt(raw)}")
     for sec, body in raw.items():
         where = f"{source}: "
         if sec not in sections:
-            problems.append(f"{where}{sec}: unknown section (valid: {', '.join(sections)})"
-                            + _nearest(str(sec), list(sections)))
+            problems.append(f"{where}{_key_name(sec)}: unknown section (valid: {', '.join(sections)})"
+                            + _nearest(str(sec)[:40], list(sections)))
             continue
         if body is None:
             continue
         if not isinstance(body, dict):
-            problems.append(f"{where}{sec}: expected a mapping of keys, got {body!r}")
+            problems.append(f"{where}{sec}: expected a mapping of keys, got {excerpt(body)}")
             continue
         for key, value in body.items():
-            values[sec][str(key)] = (where, value)
+            values[sec][_key_name(key)] = (where, value)
     for text in overrides:
         dotted, value = parse_override(text)
         sec, _, key = dotted.partition(".")
@@ -254,7 +270,7 @@ def _check_consistency(cfg: Config) -> list[str]:
     if m.task == "binary" and not m.target:
         problems.append("model.target: the binary task needs a target entity type, e.g. PER")
     if m.loss not in LOSSES[m.task]:
-        problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {m.loss!r}")
+        problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {excerpt(m.loss)}")
     return problems
 
 
@@ -270,25 +286,77 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid YAML ({e})") from None
+            raise ConfigError(f"{path}: not valid YAML ({str(e)[:300]})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be a config") from None
+        except ValueError as e:                                   # e.g. an integer of more than 4300 digits
+            raise ConfigError(f"{path}: unreadable value ({str(e)[:200]})") from None
+        _check_size(raw, source)
     return build_config(raw, list(overrides), source)
 
 
-def check_output(cfg: Config) -> None:
-    """output.path must be a file name in a directory that exists (or can be made) and can be written."""
+def _check_size(raw: Any, source: str) -> None:
+    """Refuse a document that expands (through YAML aliases) to more than MAX_VALUES values or nests deeper than
+    MAX_DEPTH; the walk stops at the limit, so checking costs no more than the limit."""
+    stack, seen = [(raw, 0)], 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ConfigError(f"{source}: expands to more than {MAX_VALUES:,} values (YAML aliases?); "
+                              "a config is a few dozen keys")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}: nested more than {MAX_DEPTH} levels deep; a config has sections and keys")
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for kv in value.items() for v in kv]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+
+
+def check_output(cfg: Config, inputs: Iterable[str | Path] = ()) -> None:
+    """output.path must be a regular file name in a directory that exists (or can be made) and can be written,
+    with room for the temporary names of atomic writes, and neither it nor its checkpoint may be an input
+    (the data files and `inputs`, such as the config file): an output never destroys an input."""
     import tempfile
 
+    from .io.checkpoint import checkpoint_path
+
     p = Path(cfg.output.path)
+    hint = "choose another place with -o PATH or --set output.path=PATH"
     if p.is_dir():
         raise ConfigError(f"output.path: {p} is a directory", hint="give a file name, e.g. -o models/model.npz")
     if any(d.exists() and not d.is_dir() for d in p.parents):
         raise ConfigError(f"output.path: {p.parent} is not a directory")
+    if p.exists() and not p.is_file():
+        raise ConfigError(f"output.path: {p} is not a regular file (a device or pipe)",
+                          hint="a model and its checkpoint are written beside each other as files; " + hint)
+    if any(Path(q).parts[1:2] in (("dev",), ("proc",)) for q in (os.path.abspath(p), os.path.realpath(p))):
+        raise ConfigError(f"output.path: cannot write to {p.parent}: no place for model files", hint=hint)
+    collide = [str(q) for q in (*[getattr(cfg.data, k) for k in ("train", "dev", "test")], *inputs)
+               if q is not None and any(same_file(q, out) for out in (p, checkpoint_path(p)))]
+    if collide:
+        raise ConfigError(f"output.path: {p} (or its checkpoint) is the input {collide[0]}; training would "
+                          "overwrite it", hint=hint)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=p.parent).close()
-    except OSError as e:
-        raise ConfigError(f"output.path: cannot write to {p.parent}: {e.strerror or e}",
-                          hint="choose another place with -o PATH or --set output.path=PATH") from None
+        # the longest temporary name an atomic write will use (the checkpoint's), created and removed
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.ckpt.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:                    # a name too long is the config's fault; no permission, a full disk...
+        from .errors import EnvironmentFault
+
+        fault = ConfigError if e.errno == errno.ENAMETOOLONG else EnvironmentFault
+        raise fault(f"output.path: cannot write to {p.parent} (as {excerpt(p.name, 60)}): {e.strerror or e}",
+                    hint=hint) from None
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Do two paths name the same existing file (same device and inode, through links and relative paths)?"""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def check_paths(cfg: Config) -> None:

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+from typing import Any
+
+_REPR = reprlib.Repr()                                            # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 4, 4, 40, 40, 40
+
+
+def excerpt(value: Any, limit: int = 80) -> str:
+    """A short repr for error messages: never the whole of a huge or deeply nested value (R1)."""
+    try:
+        text = _REPR.repr(value)
+    except (ValueError, RecursionError):                          # ints past Python's 4300-digit str limit
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class NerError(Exception):
-    """An error the user can fix. `exit_code` is what the CLI exits with; `hint` says what to do."""
+    """An error the user can fix. `exit_code` is what the CLI exits with; `hint` says what to do.
 
-    exit_code = 1
+    Exit codes (the README's table): 2 for bad input data, configs, model files and usage (as typer's own
+    usage errors); 1 for faults of the environment (EnvironmentFault, and in the CLI OSError, MemoryError).
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -59,7 +77,13 @@ class ModelFileError(NerError):
 
 
 class TrainingDiverged(NerError):
-    """The loss became NaN or infinite during training."""
+    """The loss or a gradient became NaN or infinite during training: a config (or data) to change."""
+
+    exit_code = 2
+
+
+class EnvironmentFault(NerError):
+    """Not the input's fault: a closed stdin, an output another run holds, a resource limit."""
 
     exit_code = 1
 
@@ -68,3 +92,7 @@ class UsageError(NerError, ValueError):
     """A bad argument to a library function or a command (an unknown output format, say)."""
 
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the CLI's handler: stops like Ctrl-C (cleanly, keeping what is saved), exit 143."""

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from .io.dataset import Corpus, read_corpus
 from .metrics import Evaluation, evaluate
+from .tags import convert_tags, invalid_transitions, repair_tags
 
 
 class Predictor(Protocol):
@@ -27,6 +28,7 @@ class FileScore:
     gold: list[list[str]]            # its tags in IOB2
     pred: list[list[str]]            # the model's IOB2 tags
     evaluation: Evaluation
+    pred_written: list[list[str]] | None = None   # the model's tags in the file's scheme (what -p writes)
 
 
 def score_file(tagger: Predictor, path: str | Path, *, token_col: int = 0, tag_col: int = -1, scheme: str = "auto",
@@ -35,4 +37,14 @@ def score_file(tagger: Predictor, path: str | Path, *, token_col: int = 0, tag_c
     corpus = read_corpus(path, token_col=token_col, tag_col=tag_col, scheme=scheme, repair=repair)
     gold = corpus.tags_in("IOB2")
     pred = tagger.predict(corpus.words, corpus.docs)             # documents for the document features
-    return FileScore(corpus, gold, pred, evaluate(gold, pred, tagger.target))
+    pred_written = in_scheme(pred, corpus.scheme)
+    evaluation = evaluate(gold, pred, tagger.target, written=(corpus.tags_as_written, pred_written))
+    return FileScore(corpus, gold, pred, evaluation, pred_written)
+
+
+def in_scheme(pred: list[list[str]], scheme: str) -> list[list[str]]:
+    """IOB2 predictions in another scheme (an argmax decoder's invalid sequences read as conlleval reads them)."""
+    if scheme == "IOB2":
+        return pred
+    return [convert_tags(repair_tags(p, "IOB2") if invalid_transitions(p, "IOB2") else p, "IOB2", scheme)
+            for p in pred]

@@ -199,11 +199,19 @@ class Evaluation:
         return out
 
 
-def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], target: str | None = None) -> Evaluation:
-    """Compare predicted with gold tag sequences (one per sentence)."""
+def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], target: str | None = None,
+             written: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None = None) -> Evaluation:
+    """Compare predicted with gold tag sequences (one per sentence), both IOB2.
+
+    `written`, if given, is (gold, predicted) as a file shows them to conlleval: the gold tags as written in
+    the file (before repair, in its scheme) and the predictions in that scheme. conlleval's counts come from
+    those, so its token accuracy (equal tags as written) matches exactly; its phrases are the same either way.
+    The confusion matrix stays in IOB2."""
     if target is not None:
         gold = [only_type(g, target) for g in gold]
-    scores = conlleval_scores(gold, pred)
+        if written is not None:
+            written = ([only_type(g, target) for g in written[0]], written[1])
+    scores = conlleval_scores(*(written or (gold, pred)))
     labels = sorted({t for seq in gold for t in seq} | {t for seq in pred for t in seq}, key=label_order)
     flat_gold = [t for seq in gold for t in seq]
     flat_pred = [t for seq in pred for t in seq]

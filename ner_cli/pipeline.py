@@ -19,16 +19,19 @@ import hashlib
 import itertools
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import DataError, UsageError
 from .io.tokenize import TokenizedChunk, split_sentences, tokenize, tokenize_chunk
 from .io.writers import FORMATS, RENDERERS, TaggedChunk
 from .tagger import Tagger
 
 CHUNK_LINES = 2000
+CHUNK_CHARS = 1 << 20          # and at most ~1M characters a chunk: memory follows bytes, not lines (R3)
+MAX_LINE_CHARS = 10_000_000    # one line is one sentence (or paragraph) tagged at once: ~40x its size in memory
 
 
 def tokenize_paragraphs(lines: list[str]) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
@@ -57,22 +60,56 @@ def tokenize_paragraphs(lines: list[str]) -> tuple[TokenizedChunk, np.ndarray, n
     return chunk, np.array(lengths, dtype=np.int64), np.array(docs, dtype=np.int64)
 
 
-def tag_chunk(tagger: Tagger, lines: list[str], paragraphs: bool = False) -> TaggedChunk:
-    """Tokenize, featurize, score and decode a batch of lines (without their newlines), all flat."""
+def wants_scores(fmt: str, scores: bool = False, min_score: float | None = None) -> bool:
+    """Entity probabilities are computed only when shown or used: jsonl, html, --scores, --min-score."""
+    return fmt in ("jsonl", "html") or scores or min_score is not None
+
+
+def tag_chunk(tagger: Tagger, lines: list[str], paragraphs: bool = False, *, with_scores: bool = False,
+              scores: bool = False, min_score: float | None = None) -> TaggedChunk:
+    """Tokenize, featurize, score and decode a batch of lines (without their newlines), all flat.
+
+    with_scores: each entity's probability too (`Tagger.predict_flat_scored`); scores: a score column in conll;
+    min_score: entities less probable than it are dropped (their tokens become O).
+    """
     if paragraphs:
         chunk, lengths, docs = tokenize_paragraphs(lines)
     else:                                                          # one sentence per non-empty line
         chunk = tokenize_chunk(lines)
         docs = line_documents(lines)[chunk.counts > 0]
         lengths = chunk.counts[chunk.counts > 0]
-    ids = tagger.predict_flat(chunk.tokens, lengths, docs)
+    probs = None
+    if with_scores or scores or min_score is not None:
+        ids, probs = tagger.predict_flat_scored(chunk.tokens, lengths, docs)
+        if min_score is not None:
+            ids, probs = drop_unsure(ids, probs, lengths, tagger.out_labels, min_score)
+    else:
+        ids = tagger.predict_flat(chunk.tokens, lengths, docs)
     return TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, ids,
-                       tagger.out_labels)
+                       tagger.out_labels, probs, scores)
 
 
-def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool) -> list[str]:
+def drop_unsure(ids: np.ndarray, probs: np.ndarray, lengths: np.ndarray, labels: list[str], min_score: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Entities less probable than `min_score` turned into O tokens; the kept entities' probabilities."""
+    from .confidence import find_spans
+
+    low = probs < min_score
+    if not low.any():
+        return ids, probs
+    starts, ends = find_spans(ids, lengths, labels)
+    marks = np.zeros(len(ids) + 1, dtype=np.int64)                 # +1 where a dropped entity starts, -1 after
+    np.add.at(marks, starts[low], 1)
+    np.add.at(marks, ends[low], -1)
+    ids = np.where(np.cumsum(marks)[:-1] > 0, labels.index("O"), ids)
+    return ids, probs[~low]
+
+
+def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool, scores: bool = False,
+                 min_score: float | None = None) -> list[str]:
     """Tag a list of lines (without their newlines): one output string (newline-terminated) per line."""
-    return RENDERERS[fmt](tag_chunk(tagger, lines, paragraphs))
+    chunk = tag_chunk(tagger, lines, paragraphs, with_scores=wants_scores(fmt), scores=scores, min_score=min_score)
+    return RENDERERS[fmt](chunk)
 
 
 def line_documents(lines: list[str]) -> np.ndarray:
@@ -81,16 +118,39 @@ def line_documents(lines: list[str]) -> np.ndarray:
     return np.cumsum(blank)
 
 
-def chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[list[str]]:
-    """Lines without their end-of-line characters, in lists of `size` or more: a chunk that has reached
-    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size`."""
-    it = (line.rstrip("\r\n") for line in lines)
-    while batch := list(itertools.islice(it, size)):
-        while len(batch) < 2 * size and batch[-1].strip():
-            line = next(it, None)
-            if line is None:
-                break
-            batch.append(line)
+def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHARS, name: str = "<input>",
+           pause: Callable[[], bool] | None = None) -> Iterator[list[str]]:
+    """Lines without their end-of-line characters, in lists of `size` or more lines: a chunk that has reached
+    `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size` lines.
+    A chunk never holds more than `chars` characters unless one line is longer (memory follows bytes, R3).
+    A line longer than MAX_LINE_CHARS is a DataError naming it. With `pause` (input that arrives slowly, see
+    `io.source.line_chunks`), a chunk also ends whenever `pause()` says no further line is waiting."""
+    batch: list[str] = []
+    total = 0
+    it = iter(lines)
+    lineno = 0
+    while True:
+        if batch and pause is not None and pause():
+            yield batch
+            batch, total = [], 0
+        line = next(it, None)
+        if line is None:
+            break
+        lineno += 1
+        line = line.rstrip("\r\n")
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(name, lineno, f"a line of at most {MAX_LINE_CHARS:,} characters (one sentence, or "
+                            "one paragraph with --paragraphs)", f"{len(line):,}",
+                            hint="split the text into lines, e.g. one sentence or paragraph a line")
+        if batch and total + len(line) > chars:
+            yield batch
+            batch, total = [], 0
+        batch.append(line)
+        total += len(line)
+        if len(batch) >= 2 * size or (len(batch) >= size and not line.strip()):
+            yield batch
+            batch, total = [], 0
+    if batch:
         yield batch
 
 
@@ -99,38 +159,43 @@ def check_format(fmt: str) -> None:
         raise UsageError(f"unknown output format {fmt!r} (choose from {', '.join(FORMATS)})")
 
 
-def tag_chunks(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False, *,
-               workers: int = 1, chunk_lines: int = CHUNK_LINES) -> Iterator[list[str]]:
+def tag_chunks(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]], fmt: str = "conll",
+               paragraphs: bool = False, *, workers: int = 1, chunk_lines: int = CHUNK_LINES, chunked: bool = False,
+               scores: bool = False, min_score: float | None = None) -> Iterator[list[str]]:
     """Tag raw text lines chunk by chunk: for each chunk, one output string (newline-terminated) per line.
 
-    With `workers` > 1 the chunks are tagged in that many processes, each loading the model once from its
-    bytes; output stays in input order, with at most 2·workers chunks in flight.
+    With `chunked`, `lines` already comes as lists of lines without line ends (`io.source.line_chunks`, which
+    ends a chunk early when the input pauses). With `workers` > 1 the chunks are tagged in that many processes,
+    each loading the model once from its bytes; output stays in input order, with at most 2·workers chunks in
+    flight. scores / min_score: see `tag_chunk`.
     """
     check_format(fmt)
+    batches = lines if chunked else chunks(lines, chunk_lines)          # type: ignore[arg-type]
+    options = {"scores": scores, "min_score": min_score}
     if workers <= 1:
         tagger = cached_tagger(model) if isinstance(model, bytes) else model
-        for batch in chunks(lines, chunk_lines):
-            yield format_lines(tagger, batch, fmt, paragraphs)
+        for batch in batches:
+            yield format_lines(tagger, batch, fmt, paragraphs, **options)
         return
     import multiprocessing as mp
 
     data = model if isinstance(model, bytes) else model.to_bytes()
     cached_tagger(data)                                            # fail early, in this process, if invalid
     ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with ctx.Pool(workers, initializer=cached_tagger, initargs=(data,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
         pending: deque = deque()
-        for batch in chunks(lines, chunk_lines):
-            pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs),)))
+        for batch in batches:
+            pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs, options),)))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
 
 
-def tag_lines(model: Tagger | bytes, lines: Iterable[str], fmt: str = "conll", paragraphs: bool = False, *,
-              workers: int = 1) -> Iterator[str]:
-    """Like `tag_chunks`, but the output of each chunk as one string (what the CLI writes)."""
-    for out in tag_chunks(model, lines, fmt, paragraphs, workers=workers):
+def tag_lines(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]], fmt: str = "conll",
+              paragraphs: bool = False, **options: Any) -> Iterator[str]:
+    """Like `tag_chunks` (the same options), but the output of each chunk as one string (what the CLI writes)."""
+    for out in tag_chunks(model, lines, fmt, paragraphs, **options):
         yield "".join(out)
 
 
@@ -149,22 +214,46 @@ def cached_tagger(model_bytes: bytes) -> Tagger:
     return _cache[key]
 
 
-def _work(args: tuple[list[str], str, bool]) -> list[str]:
+def _init_worker(model_bytes: bytes) -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the parent stops the pool,
+    so an interrupt prints one "interrupted", not a traceback per worker (T11)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cached_tagger(model_bytes)
+
+
+def _work(args: tuple[list[str], str, bool, dict[str, Any]]) -> list[str]:
     """A chunk tagged in a worker process, with the model its initializer loaded into the cache."""
-    lines, fmt, paragraphs = args
+    lines, fmt, paragraphs, options = args
     (tagger,) = _cache.values()
-    return format_lines(tagger, lines, fmt, paragraphs)
+    return format_lines(tagger, lines, fmt, paragraphs, **options)
 
 
-def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000) -> Iterator[str]:
-    """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines."""
+def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000, scores: bool = False,
+                    min_score: float | None = None) -> Iterator[str]:
+    """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines (and a
+    score column with `scores`; `min_score` as in `tag_chunk`)."""
     from .io.conll import parse_conll_lines
     from .io.dataset import document_ids
-    from .io.writers import format_conll
+    from .io.writers import format_conll, score_column
 
     sentences = parse_conll_lines(stream, name=name, require_tags=False)
     while batch := list(itertools.islice(sentences, chunk)):
         starts = [s.doc_start for s in batch]                     # -DOCSTART- opens a document
         docs = document_ids(starts) if any(starts) else None
         words = [s.words for s in batch]
-        yield "".join(format_conll(w, t) for w, t in zip(words, tagger.predict(words, docs), strict=True))
+        if not scores and min_score is None:
+            yield "".join(format_conll(w, t) for w, t in zip(words, tagger.predict(words, docs), strict=True))
+            continue
+        tags, found = tagger.predict_scored(words, docs)
+        out = []
+        for w, t, ents in zip(words, tags, found, strict=True):
+            if min_score is not None:
+                for _, i, j, p in ents:
+                    if p < min_score:
+                        t[i:j] = ["O"] * (j - i)
+                ents = [e for e in ents if e[3] >= min_score]
+            column = score_column(len(w), [e[:3] for e in ents], [e[3] for e in ents]) if scores else None
+            out.append(format_conll(w, t, column))
+        yield "".join(out)

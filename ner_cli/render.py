@@ -1,5 +1,6 @@
 """Every text rendering of results: conlleval's report, the confusion matrix, an evaluation as `ner eval`
-prints it, training's header, epoch and summary lines, and gradient-check lines. Numbers come from `metrics`."""
+prints it, training's header, epoch and summary lines, gradient-check lines, and the head and foot of
+`ner tag --format html` (its HTML pieces live in `ner_cli.html`). Numbers come from `metrics`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from .metrics import Evaluation, Scores
     from .nn.gradcheck import GradCheck
     from .nn.model import ModelSpec
+    from .tagger import Tagger
     from .train import Epoch, TrainingRun, TrainResult
 
 
@@ -67,16 +71,38 @@ def model_line(spec: ModelSpec, n_labels: int) -> str:
 
 
 def training_header(run: TrainingRun) -> list[str]:
-    """The lines `ner train` prints before the first epoch: data, model, a resumption, warnings."""
-    setup, trainer = run.trainer.setup, run.trainer
+    """The lines `ner train` prints before the first epoch: data, model, then `training_notices`."""
+    setup = run.trainer.setup
     train, dev = setup.train_corpus, setup.dev_corpus
     lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
              f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}",
              model_line(setup.spec, len(setup.labels))]
+    return lines + training_notices(run)
+
+
+def training_notices(run: TrainingRun) -> list[str]:
+    """What `ner train` says before the first epoch even with -q: a resumption and warnings."""
+    trainer = run.trainer
+    lines = []
     if run.resumed:
         lines.append(f"resumed from {run.checkpoint} after epoch {trainer.epoch} "
                      f"(best dev F1 so far {trainer.best_f1:.2f})")
-    return lines + [f"warning: {warning}" for warning in setup.warnings]
+    return lines + [f"warning: {warning}" for warning in trainer.setup.warnings]
+
+
+def html_head(tagger: Tagger, source: str, model: Path) -> str:
+    """The start of `ner tag --format html`'s page: title, the model, a legend of the tagger's entity types."""
+    from .html import colours, page_head
+    from .tags import entity_types
+
+    return page_head(f"ner: {source if source != '-' else 'standard input'}", colours(entity_types(tagger.out_labels)),
+                     f"model {model}")
+
+
+def html_foot() -> str:
+    from .html import page_foot
+
+    return page_foot()
 
 
 def epoch_line(e: Epoch) -> str:
@@ -97,7 +123,11 @@ def training_summary(result: TrainResult) -> list[str]:
 def interrupted_lines(run: TrainingRun) -> list[str]:
     """What `ner train` says when Ctrl-C stops it: what is on disk, and how to continue."""
     trainer, out, ckpt = run.trainer, run.out, run.checkpoint
-    kept = f"best model so far: {out} (epoch {trainer.best_epoch}); " if out.is_file() else ""
+    if run.saved_epoch is not None:
+        kept = f"best model so far: {out} (epoch {run.saved_epoch}); "
+    else:                                                  # W9: an older file at -o is not this run's
+        kept = "nothing saved by this run" + (f" ({out} is an older file, left as it was)" if out.exists() else "")
+        kept += "; "
     done = f"checkpoint after epoch {trainer.epoch - 1}: {ckpt}" if ckpt.is_file() else "no checkpoint yet"
     lines = [f"interrupted during epoch {trainer.epoch}. {kept}{done}"]
     if ckpt.is_file():

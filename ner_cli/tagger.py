@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from .confidence import binary_span_scores, find_spans, span_scores
 from .features.featurizer import Encoded, Featurizer, SuffixTable
 from .features.gazetteer import Gazetteer
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
 from .nn.model import (
+    MAX_PADDED_TOKENS,
     ModelSpec,
     Params,
+    length_groups,
     log_softmax,
     lookup_tables,
     pad_by_lengths,
@@ -84,10 +87,33 @@ class Tagger:
 
     def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
         """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the
-        document features (None: each sentence is a document of its own)."""
+        document features (None: each sentence is a document of its own). A string is refused: a sentence is a
+        list of words."""
+        _check_sentences(sentences)
         if not sentences:
             return []
         return self.predict_encoded(self.featurizer.encode(sentences, docs=docs))
+
+    def predict_scored(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None
+                       ) -> tuple[list[list[str]], list[list[tuple[str, int, int, float]]]]:
+        """IOB2 tags and, per sentence, its entities as (type, first token, end token exclusive, probability).
+
+        The probability is the entity's span marginal (`ner_cli.confidence`): forward-backward over the
+        decoder's constrained lattice for a CRF, the per-token softmax otherwise, sigmoids for a binary model.
+        """
+        _check_sentences(sentences)
+        if not sentences:
+            return [], []
+        enc = self.featurizer.encode(sentences, docs=docs)
+        ids, starts, ends, probs = self.predict_ids_scored(enc)
+        sentence = np.searchsorted(enc.starts, starts, side="right") - 1
+        first = enc.starts[sentence]
+        type_of = [lab.partition("-")[2] for lab in self.out_labels]
+        entities: list[list[tuple[str, int, int, float]]] = [[] for _ in sentences]
+        for k, a, b, t, p in zip(sentence.tolist(), (starts - first).tolist(), (ends - first).tolist(),
+                                 ids[starts].tolist(), probs.tolist(), strict=True):
+            entities[k].append((type_of[t], a, b, p))
+        return self._split(ids, enc.lengths), entities
 
     def predict_flat(self, words: list[str], lengths: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
         """(N,) ids into `out_labels` for sentences given flat: all their words in one list, their lengths and
@@ -96,26 +122,67 @@ class Tagger:
             return np.zeros(0, dtype=np.int64)
         return self.predict_ids(self.featurizer.encode_flat(words, lengths, docs=docs))
 
+    def predict_flat_scored(self, words: list[str], lengths: np.ndarray, docs: np.ndarray | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """`predict_flat`, and the probability of each entity, in order (the chunks `tags.chunk_spans` finds in
+        the ids, cut at sentence starts)."""
+        if not words:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ids, _, _, probs = self.predict_ids_scored(self.featurizer.encode_flat(words, lengths, docs=docs))
+        return ids, probs
+
     def predict_encoded(self, enc: Encoded) -> list[list[str]]:
-        ids = self.predict_ids(enc)
-        names = np.asarray(self.out_labels, dtype=object)
-        flat = names[ids].tolist()
-        bounds = np.cumsum(enc.lengths).tolist()
+        return self._split(self.predict_ids(enc), enc.lengths)
+
+    def _split(self, ids: np.ndarray, lengths: np.ndarray) -> list[list[str]]:
+        """Flat output ids -> a list of tag names per sentence."""
+        flat = np.asarray(self.out_labels, dtype=object)[ids].tolist()
+        bounds = np.cumsum(lengths).tolist()
         return [flat[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
 
     def predict_ids(self, enc: Encoded) -> np.ndarray:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
         out = np.empty(len(enc.words), dtype=np.int64)
-        starts = enc.starts
         types = self._types(enc)
+        for s, e, a, b in self._chunks(enc):
+            out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
+        return out
+
+    def predict_ids_scored(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Like `predict_ids`, plus every entity (conlleval's chunks of the output, in order) as flat token
+        (starts, ends exclusive) and its probability (`ner_cli.confidence`)."""
+        out = np.empty(len(enc.words), dtype=np.int64)
+        types = self._types(enc)
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for s, e, a, b in self._chunks(enc):
+            S, lengths = self.scores(enc, a, b, types), enc.lengths[s:e]
+            paths = self._paths(S, lengths)
+            out[a:b] = paths if self._to_out is None else self._to_out[paths]
+            starts, ends = find_spans(out[a:b], lengths, self.out_labels)
+            if self.spec.task == "binary":
+                p = binary_span_scores(S, lengths, starts, ends)
+            else:
+                crf = (self.params["A"], self.params["A_start"], self.params["A_end"]) \
+                    if self.spec.loss == "crf" else None
+                masks = self._masks if crf is not None and self.decoding == "viterbi" else None
+                p = span_scores(S, lengths, paths, starts, ends, labels=self.labels, scheme=self.scheme, crf=crf,
+                                masks=masks)
+            found.append((starts + a, ends + a, p))
+        if not found:
+            return out, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))
+        return out, starts, ends, probs
+
+    @staticmethod
+    def _chunks(enc: Encoded):
+        """(first sentence, end sentence, first token, end token) of chunks of ~CHUNK_TOKENS whole sentences."""
+        starts = enc.starts
         s = 0
         while s < len(enc.lengths):
-            e = int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left"))
-            e = max(e, s + 1)
-            a, b = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
-            out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
+            e = max(int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left")), s + 1)
+            e = s + length_groups(enc.lengths[s:e], MAX_PADDED_TOKENS)[0][1]         # padding bounded too
+            yield s, e, int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             s = e
-        return out
 
     def _types(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray] | None:
         """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
@@ -157,10 +224,15 @@ class Tagger:
 
     def _decode(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Per-token scores of whole sentences -> output label ids."""
+        paths = self._paths(S, lengths)
+        return paths if self._to_out is None else self._to_out[paths]
+
+    def _paths(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Per-token scores of whole sentences -> ids into `labels` (the model's scheme); binary: output ids."""
         if self.spec.task == "binary":
             return binary_runs(S > 0, lengths)
         if self.decoding == "argmax" and self.spec.loss != "crf":
-            return self._to_out[S.argmax(axis=1)]
+            return S.argmax(axis=1)
         start_ok, trans_ok, end_ok = self._masks if self.decoding == "viterbi" else (None, None, None)
         if self.spec.loss == "crf":
             trans, start, end = self.params["A"], self.params["A_start"], self.params["A_end"]
@@ -170,7 +242,15 @@ class Tagger:
         S_pad, _, mask = pad_by_lengths(S, None, lengths)
         paths = decode.viterbi_batch(S_pad, lengths, trans=trans, start=start, end=end,
                                      allowed=trans_ok, start_ok=start_ok, end_ok=end_ok)
-        return self._to_out[paths[mask]]
+        return paths[mask]
+
+
+def _check_sentences(sentences: object) -> None:
+    """A list of word lists; a string (or a list of strings) would be tagged character by character."""
+    if isinstance(sentences, str) or (isinstance(sentences, Sequence) and len(sentences) > 0
+                                      and isinstance(sentences[0], str)):
+        raise TypeError("predict takes a list of sentences, each a list of words, e.g. [['Ana', 'flew']]; "
+                        "for lines of raw text use ner_cli.api.records or ner_cli.api.tag")
 
 
 def binary_runs(positive: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -120,6 +120,10 @@ class Trainer:
             self.optimizer.step(self.params, backward(self.params, spec, cache))
             total += loss
             yield Step(self.epoch, i + 1, len(parts), loss)
+        bad = [k for k, p in self.params.items() if not np.isfinite(p).all()]
+        if bad:                      # a finite loss, then an update to inf/NaN: never save (or score) such a model
+            raise TrainingDiverged(f"parameters {', '.join(bad)} became NaN or infinite in epoch {self.epoch}",
+                                   hint=self._divergence_hint())
         self.optimizer.lr *= self.cfg.train.lr_decay
         ev = None
         is_best = True
@@ -168,12 +172,21 @@ class Trainer:
         params = state["params"]
         if params.keys() != self.params.keys() or state["vocab_size"] != self.setup.spec.vocab_size:
             raise ModelFileError(f"{source}: checkpoint does not match this model (different data or vocabulary?)")
+        expected = self.optimizer.state_shapes(self.params) if state["epoch"] else {"t": ()}
+        optim = state["optimizer"]
+        if optim.keys() != expected.keys():
+            raise ModelFileError(f"{source}: checkpoint optimiser state has {sorted(optim)[:6]}, expected "
+                                 f"{sorted(expected)[:6]} ({self.cfg.train.optimizer})")
+        for group, arrays, shapes in (("array", params, {k: v.shape for k, v in self.params.items()}),
+                                      ("optimiser array", optim, expected)):
+            for k, v in arrays.items():
+                if v.shape != shapes[k]:
+                    raise ModelFileError(f"{source}: checkpoint {group} {k} has shape {v.shape}, expected {shapes[k]}")
+        if int(optim["t"]) < 0:
+            raise ModelFileError(f"{source}: checkpoint optimiser step count is negative")
         for k, v in params.items():
-            if v.shape != self.params[k].shape:
-                raise ModelFileError(f"{source}: checkpoint array {k} has shape {v.shape}, expected "
-                                     f"{self.params[k].shape}")
             self.params[k] = v.astype(self.params[k].dtype)
-        self.optimizer.load_state(state["optimizer"])
+        self.optimizer.load_state(optim)
         self.optimizer.lr = state["lr"]
         self.rng.bit_generator.state = state["rng"]
         self.epoch, self.best_f1 = state["epoch"], state["best_f1"]
@@ -201,17 +214,32 @@ class TrainingRun:
     the best model saved whenever dev F1 improves and a checkpoint after every epoch."""
 
     def __init__(self, cfg: Config, *, resume: bool = False) -> None:
-        from .io.checkpoint import checkpoint_path, load_checkpoint
+        from .io.checkpoint import checkpoint_path, load_checkpoint, lock_output, release_output
 
         self.t0 = time.perf_counter()
         check_output(cfg)                                 # before any work: refuse a place that can't be written
         self.cfg = cfg
-        self.trainer = Trainer.from_config(cfg)
         self.out = Path(cfg.output.path)
-        self.checkpoint = checkpoint_path(self.out)
-        self.resumed = resume
-        if resume:
-            self.trainer.load_state_dict(load_checkpoint(self.checkpoint), str(self.checkpoint))
+        self.lock = lock_output(self.out)                 # one run per model file; stale temporaries removed
+        self.saved_epoch: int | None = None               # the last epoch whose model this run wrote
+        try:
+            self.trainer = Trainer.from_config(cfg)
+            self.checkpoint = checkpoint_path(self.out)
+            self.resumed = resume
+            if resume:
+                self.trainer.load_state_dict(load_checkpoint(self.checkpoint), str(self.checkpoint))
+                if self.trainer.best_epoch:               # the model on disk is this training's best so far
+                    self.saved_epoch = self.trainer.best_epoch
+        except BaseException:
+            release_output(self.lock)
+            raise
+
+    def close(self) -> None:
+        """Release the output (idempotent); `finish` does it, call it yourself after an interruption."""
+        from .io.checkpoint import release_output
+
+        if not self.lock.closed:
+            release_output(self.lock)
 
     def fit(self, callbacks: Iterable[Callback] = ()) -> None:
         """Train to the end, saving as it goes; each callback sees every event after it has been saved."""
@@ -228,26 +256,55 @@ class TrainingRun:
 
         if event.is_best:
             save_model(self.out, event.tagger.params, event.tagger.meta)
+            self.saved_epoch = event.epoch
         save_checkpoint(self.checkpoint, self.trainer.state_dict())
 
     def finish(self) -> TrainResult:
-        """The result, with the saved model scored once on data.test (reported, never used to choose)."""
-        if not self.out.is_file():
-            raise DataError(None, None, "a dev set on which the model improves", "no model saved")
-        t = self.trainer
-        result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
-                             time.perf_counter() - self.t0)
-        d = self.cfg.data
-        if d.test:
-            result.test = score_file(Tagger.load(self.out), d.test, token_col=d.token_col, tag_col=d.tag_col,
-                                     scheme=d.scheme, repair=d.repair)
+        """The result, with the saved model scored once on data.test (reported, never used to choose).
+
+        The saved model's metadata then gets the whole history (the epochs after the best one too) and the dev
+        and test scores of the file as saved (stored arrays are half precision, so these can differ in the
+        last digits from the dev F1 measured in memory during training), so that `ner info` shows them and
+        they equal what `ner eval` gives for the file."""
+        try:                                               # the lock is held until the file is complete
+            if self.saved_epoch is None:                   # never report a file this run did not write
+                raise DataError(None, None, "a dev set on which the model improves", "no model saved")
+            t = self.trainer
+            result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
+                                 time.perf_counter() - self.t0)
+            d = self.cfg.data
+            saved = Tagger.load(self.out)
+            kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
+            if d.test:
+                result.test = score_file(saved, d.test, **kw)
+            dev = score_file(saved, d.dev, **kw) if d.dev and self.trainer.setup.dev is not None else None
+            self._complete_model_file(dev, result.test)
+        finally:
+            self.close()
         return result
+
+    def _complete_model_file(self, dev: FileScore | None, test: FileScore | None) -> None:
+        """Rewrite the saved model's metadata (atomically): the full history and the saved file's scores."""
+        from .io.modelfile import load_model_arrays, save_model
+
+        params, meta = load_model_arrays(self.out)
+        meta["history"] = list(self.trainer.history)
+        scores = dict(meta.get("scores") or {})
+        for name, scored in (("dev", dev), ("test", test)):
+            if scored is not None:
+                scores[name] = scored.evaluation.scores.to_dict()
+        meta["scores"] = scores
+        save_model(self.out, params, meta)
 
 
 def train(cfg: Config, *, resume: bool = False, callbacks: Iterable[Callback] = ()) -> TrainResult:
     """Train as the config says and save the best model: `ner train` without the display."""
     run = TrainingRun(cfg, resume=resume)
-    run.fit(callbacks)
+    try:
+        run.fit(callbacks)
+    except BaseException:
+        run.close()
+        raise
     return run.finish()
 
 

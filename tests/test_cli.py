@@ -70,9 +70,13 @@ def test_train_eval_tag_end_to_end(tmp_path):
     assert p.stdout.count("\n\n") >= len([x for x in lines if x.strip()]) - 1
 
 
-def test_tag_without_any_model_explains_how_to_choose(tmp_path):
+def test_tag_with_several_models_and_none_chosen_explains_how_to_choose(tmp_path):
+    """(With no model at all, the built-in English model is used: see test_out_of_the_box.)"""
+    (tmp_path / "models").mkdir()
+    for name in ("a.npz", "b.npz"):
+        (tmp_path / "models" / name).write_bytes(b"")
     p = run("tag", "-", input="Hello Paris\n", cwd=tmp_path)
-    assert p.returncode != 0 and "no model given" in p.stderr and "--model" in p.stderr
+    assert p.returncode != 0 and "no model given and 2 found" in p.stderr and "--model" in p.stderr
     assert "Traceback" not in p.stderr and p.stdout == ""
 
 

@@ -67,10 +67,11 @@ def test_bom_and_crlf(tmp_path: Path) -> None:
     assert (second.words, second.line) == (["x"], 5)
 
 
-def test_comments_are_skipped(tmp_path: Path) -> None:
-    path = write(tmp_path, "# sent_id = 1\nEU B-ORG\n# inside a sentence\nrejects O\n\n#\nx O\n")
+def test_hash_lines_are_tokens(tmp_path: Path) -> None:
+    """CoNLL has no comment syntax: '#' starts hashtags and is a token itself (issue 11, W1)."""
+    path = write(tmp_path, "#EU B-ORG\nrejects O\n\n# O\nx O\n")
     first, second = read(path)
-    assert first.words == ["EU", "rejects"] and second.words == ["x"]
+    assert first.words == ["#EU", "rejects"] and second.words == ["#", "x"]
 
 
 def test_docstart_ends_a_sentence_and_marks_the_next(tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_error_undecodable_bytes(tmp_path: Path) -> None:
 
 
 def test_error_ragged_columns(tmp_path: Path) -> None:
-    err = data_error(write(tmp_path, "# header\nEU NNP B-ORG\nrejects VBZ O\n\nx O\n"), 5)
+    err = data_error(write(tmp_path, "\nEU NNP B-ORG\nrejects VBZ O\n\nx O\n"), 5)
     assert err.expected == "3 columns like line 2" and err.got == "2 columns"
 
 
@@ -145,7 +146,7 @@ def test_error_missing_tag(tmp_path: Path) -> None:
 
 def test_error_empty_file_or_no_tokens(tmp_path: Path) -> None:
     assert "at least one sentence" in data_error(write(tmp_path, b""), None).message
-    err = data_error(write(tmp_path, "-DOCSTART- -X- O\n\n# nothing\n \n", "blank.txt"), None)
+    err = data_error(write(tmp_path, "-DOCSTART- -X- O\n\n\t\n \n", "blank.txt"), None)
     assert err.got == "no tokens"
 
 
@@ -250,7 +251,9 @@ def test_any_bytes_give_sentences_or_a_data_error(
     except DataError as err:
         assert err.exit_code == 2 and err.message.startswith("random")
         return
-    assert sentences and all(s.words and len(s.words) == len(s.columns or []) for s in sentences)
+    *body, last = sentences                 # with keep_columns, trailing -DOCSTART- lines come as a last, empty one
+    assert all(s.words and len(s.words) == len(s.columns or []) for s in body)
+    assert (last.words and len(last.words) == len(last.columns or [])) or (not last.words and last.docstarts)
     assert all(len(s.tags) == (len(s.words) if require_tags else 0) for s in sentences)
 
 

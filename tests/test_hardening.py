@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import time
 import traceback
 import warnings
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from ner_cli.io.conll import parse_conll_lines, read_conll
 from ner_cli.io.modelfile import META_KEY
 from ner_cli.io.tokenize import tokenize
 from ner_cli.tagger import Tagger
-from ner_cli.tags import SCHEMES, convert_tags, get_entities
+from ner_cli.tags import SCHEMES, convert_tags, get_entities, normalize_scheme
 
 NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"
 
@@ -156,8 +158,10 @@ def check_conll_success(cmd: str, data: bytes, path: Path, result, to: str) -> N
         assert "gold \\ pred" in result.stdout
     elif cmd == "convert":
         src = list(read_conll(path, keep_columns=True))
-        out = list(parse_conll_lines(io.StringIO(result.stdout, newline=""), "<out>"))
+        out = list(parse_conll_lines(io.StringIO(result.stdout, newline=""), "<out>", keep_columns=True))
         assert [s.words for s in out] == [s.words for s in src]
+        assert [s.docstarts for s in out] == [s.docstarts for s in src]          # every -DOCSTART- line kept
+        src, out = [s for s in src if s.words], [s for s in out if s.words]
         if "repaired" not in result.output:                                # lossless for valid input
             assert [get_entities(convert_tags(s.tags, to, "IOB2")) for s in out] == \
                    [get_entities(s.tags) for s in src]
@@ -183,6 +187,124 @@ def check_raw_success(data: bytes, fmt: str, result) -> None:
         assert tokens == [t for line in lines for t in tokenize(line)[0]]
     else:
         assert result.stdout.count("\n") == len(lines)
+
+
+def check_paragraph_sentences(data: bytes, result) -> None:
+    """`--paragraphs` CoNLL output: one block (ended by a blank line) per sentence the splitter finds."""
+    import re
+
+    from ner_cli.io.tokenize import split_sentences
+
+    text = data.decode("utf-8-sig", "replace")
+    lines = [line.rstrip("\r\n") for line in io.StringIO(text, newline="").readlines()]
+    want = [toks for line in lines for a, b in split_sentences(line) if (toks := tokenize(line[a:b])[0])]
+    blocks = [b for b in re.split(r"\n\n+", result.stdout) if b.strip()]
+    assert [[r.rsplit("\t", 1)[0] for r in b.split("\n") if r] for b in blocks] == want
+
+
+def hostile_model(rng: random.Random, arrays: dict, meta0: dict) -> bytes:
+    """Issue 11's model files: a bare .npy (T1), metadata nested 100,000 deep (T2), a 5,000-digit version (T3),
+    too few casing rows (T4), members with unknown names or headers declaring gigabytes (R2)."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        buf = io.BytesIO()
+        np.save(buf, rng.choice(list(arrays.values())))
+        return buf.getvalue()
+    meta, params = copy.deepcopy(meta0), dict(arrays)
+    raw_meta = json.dumps(meta).encode()
+    if kind == 1:
+        depth = rng.choice([100, 5000, 100_000])
+        raw_meta = b"[" * depth + b"]" * depth
+    elif kind == 2:
+        raw_meta = re.sub(rb'"format_version": \d+', b'"format_version": ' + b"9" * rng.choice([20, 5000]), raw_meta)
+    elif kind == 3:
+        meta["spec"]["n_cases"] = rng.randint(1, 7)
+        params["K"] = params["K"][: meta["spec"]["n_cases"]]
+        raw_meta = json.dumps(meta).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, a in {**params, META_KEY: np.frombuffer(raw_meta, dtype=np.uint8)}.items():
+            with zf.open(name + ".npy", "w") as member:
+                if kind == 5 and name == "W":                         # a header declaring 40 GB
+                    np.lib.format.write_array_header_2_0(member, {"descr": "<f4", "fortran_order": False,
+                                                                  "shape": (100_000, 100_000)})
+                else:
+                    np.lib.format.write_array(member, a)
+        if kind == 4:                                                 # an unknown member, 1 GB declared
+            with zf.open(rng.choice(["huge.npy", "notes.txt", "W.npy.bak"]), "w") as member:
+                np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False,
+                                                              "shape": (1 << 28,)})
+    return buf.getvalue()
+
+
+def damaged_checkpoint(rng: random.Random, good: bytes) -> bytes:
+    """Issue 11 T5: a real checkpoint with one part broken (state JSON, arrays, optimiser moments, bytes)."""
+    r = rng.random()
+    if r < .1:
+        return good[: rng.randrange(len(good))]
+    if r < .2:
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 10)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        return bytes(b)
+    with np.load(io.BytesIO(good), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    state = json.loads(arrays["__state__"].tobytes())
+    weird = [None, "x", -1, 1.5, [], {}, True, 10**30, float("nan")]
+    for _ in range(rng.randint(1, 2)):
+        k = rng.random()
+        if k < .3:
+            state[rng.choice([*state, "bogus"])] = rng.choice(weird)
+        elif k < .4:
+            state = rng.choice([[state], "x", 1])
+            break
+        elif k < .5:
+            state["config"][rng.choice([*state["config"], "bogus"])] = rng.choice(weird[:6])
+        elif k < .6:
+            state["rng"] = rng.choice([{"bit_generator": "PCG64", "state": "x"}, {"bit_generator": "MT19937"}, 3])
+        elif k < .85:
+            name = rng.choice(list(arrays))
+            if name == "__state__":
+                continue
+            a = arrays[name]
+            arrays[name] = rng.choice([a.astype(np.complex64), a[..., :1] if a.ndim else a, a.astype(np.int32),
+                                       np.full_like(a, np.nan, dtype=np.float32), np.array("x")])
+        else:
+            drop = [k for k in arrays if k.startswith(rng.choice(["optim.m.", "optim.v.", "optim.t", "param."]))]
+            for name in drop[: rng.randint(1, max(1, len(drop)))]:
+                arrays.pop(name)
+    arrays["__state__"] = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def hostile_config(rng: random.Random, base: dict, cfg_file: Path) -> tuple[str, list[str], bool]:
+    """Issue 11's configs: deep nesting (T6), huge integers (T7), alias bombs (R1), NUL bytes in paths (T9),
+    names too long for a temporary file (W12), outputs that are inputs (W3) or devices (W6).
+    Returns (YAML text, overrides, whether it must be refused)."""
+    kind = rng.randrange(7)
+    text = yaml.safe_dump(base)
+    if kind == 0:
+        depth = rng.choice([25, 500, 10_000])
+        return rng.choice(["data: ", "model:\n  window: "]) + "[" * depth + "]" * depth + "\n", [], True
+    if kind == 1:
+        digits = rng.choice([50, 5000])
+        return text, ["--set", f"train.{rng.choice(['seed', 'lr'])}=" + "9" * digits], False
+    if kind == 2:
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        levels = rng.randint(2, 8)
+        for i in range(1, levels):
+            lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+        return "\n".join(lines) + f"\nmodel: {{activation: *a{levels - 1}}}\n", [], True
+    if kind == 3:
+        return text, ["--set", rng.choice(["output.path=m\x00.npz", "data.dev=d\x00", "model.embeddings=\x00"])], True
+    if kind == 4:
+        n = rng.choice([200, 246, 300])
+        return text, ["--set", f"output.path={cfg_file.parent / ('m' * n)}.npz"], n > 200
+    if kind == 5:
+        return text, ["--set", f"output.path={rng.choice([base['data']['train'], str(cfg_file)])}"], True
+    return text, ["--set", f"output.path={rng.choice(['/dev/null', '/dev/stdout', '/proc/self/m.npz'])}"], True
 
 
 def mutated_model(rng: random.Random, good: bytes, arrays: dict, meta0: dict) -> bytes:
@@ -298,12 +420,12 @@ def test_fuzz_cli_never_tracebacks(cli, tiny_model, tmp_path, monkeypatch):
     t0 = time.perf_counter()
     f = tmp_path / "input.txt"
 
-    # 1. CoNLL files -> eval (also with --repair / json), convert, tag --input conll
-    for _ in range(1000):
+    # 1. CoNLL files -> eval (also with --repair / json), convert, tag --input conll; '#' tokens, -DOCSTART- runs
+    for _ in range(1600):
         data = conll_bytes(rng)
         f.write_bytes(data)
         cmd = rng.choice(["eval", "eval", "convert", "tag"])
-        to = rng.choice(list(SCHEMES))
+        to = rng.choice([*SCHEMES, "BIOES", "iob2"])
         if cmd == "eval":
             args = ["eval", tiny_model, f, *(["--repair"] if rng.random() < .3 else []),
                     *(["-f", "json"] if rng.random() < .2 else [])]
@@ -316,22 +438,38 @@ def test_fuzz_cli_never_tracebacks(cli, tiny_model, tmp_path, monkeypatch):
         if clean(result, f"{args} on {data[:300]!r}"):
             ok["conll"] += 1
             if "-f" not in args:
-                check_conll_success(cmd, data, f, result, to)
+                check_conll_success(cmd, data, f, result, normalize_scheme(to))
 
-    # 2. raw text for `ner tag`: empty lines, control characters, emoji, other scripts, huge lines, garbage
-    for _ in range(300):
+    # 2. raw text for `ner tag`: empty lines, control characters, emoji, other scripts, huge lines, garbage;
+    #    options --input conll cannot honour (W4), too many workers (R3), a few real worker pools (T11)
+    for i in range(700):
         data = raw_text_bytes(rng)
         f.write_bytes(data)
         fmt = rng.choice(["conll", "jsonl", "jsonl", "inline"])
         args = ["tag", "-m", tiny_model, f, "-f", fmt, *(["--paragraphs"] if rng.random() < .3 else [])]
+        refused = False
+        if rng.random() < .05:
+            args += ["--input", "conll", *(["--paragraphs"] if fmt == "conll" else [])]
+            refused = True
+        elif rng.random() < .03:
+            args += ["--workers", str(rng.choice([10**6, 1000, 2 * (os.cpu_count() or 1) + 1]))]
+            refused = True
+        elif i < 3:
+            args += ["--workers", "2"]
         result = cli(args)
         tried["text"] += 1
+        if refused:
+            assert not clean(result, f"{args}") and result.exit_code == 2, result.output
+            continue
         assert clean(result, f"{args} on {data[:300]!r}"), result.output
         ok["text"] += 1
-        if "--paragraphs" not in args or fmt != "conll":
+        if "--paragraphs" not in args:
             check_raw_success(data, fmt, result)
+        elif fmt == "conll":
+            check_paragraph_sentences(data, result)
 
-    # 3. model files: truncated, corrupted, pickles, wrong shapes/dtypes/metadata, a window W disagrees with
+    # 3. model files: truncated, corrupted, pickles, wrong shapes/dtypes/metadata, a window W disagrees with;
+    #    issue 11's: .npy (T1), deep metadata (T2), huge versions (T3), casing rows (T4), zip bombs (R2), swaps
     good = tiny_model.read_bytes()
     with np.load(tiny_model, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -341,40 +479,89 @@ def test_fuzz_cli_never_tracebacks(cli, tiny_model, tmp_path, monkeypatch):
     raw = tmp_path / "raw.txt"
     raw.write_text("Ana Costa flew to Lisbon .\n\nx\n", encoding="utf-8")
     m = tmp_path / "model.npz"
-    for _ in range(900):
+    for _ in range(1200):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")                              # casts of the deliberately broken arrays
-            m.write_bytes(mutated_model(rng, good, arrays, meta0))
+            r = rng.random()
+            m.write_bytes(hostile_model(rng, arrays, meta0) if r < .25 else good if r < .28 else
+                          mutated_model(rng, good, arrays, meta0))
         args = ["eval", m, gold] if rng.random() < .5 else ["tag", "-m", m, raw, "-f", "jsonl"]
+        if rng.random() < .03:
+            args = ["eval", gold, m]                                     # swapped
         result = cli(args)
         tried["model"] += 1
         if clean(result, f"{args}"):
             ok["model"] += 1
+        elif args[1] == gold and zipfile.is_zipfile(m):
+            assert "swapped" in result.output, result.output
 
-    # 4. configs: missing/unknown/misspelt keys, wrong types, negative sizes, missing paths, bad YAML
+    # 4. configs: missing/unknown/misspelt keys, wrong types, negative sizes, missing paths, bad YAML; issue 11's
+    #    deep nesting, huge integers, alias bombs, NUL bytes, over-long names, outputs that are inputs or devices
     train = tmp_path / "train.txt"
-    train.write_text("Ana B-PER\nflew O\nto O\nLisbon B-LOC\n\nBob B-PER\nleft O\n", encoding="utf-8")
+    train_text = "Ana B-PER\nflew O\nto O\nLisbon B-LOC\n\nBob B-PER\nleft O\n"
+    train.write_text(train_text, encoding="utf-8")
     base = {"data": {"train": str(train), "dev": str(train)},
             "model": {"hidden": 4, "dim": 4, "window": 1, "embeddings": None},
             "train": {"epochs": 1}, "output": {"path": str(tmp_path / "out" / "m.npz")}}
     cfg_file = tmp_path / "config.yaml"
-    for _ in range(850):
-        text, overrides = config_text(rng, base)
+
+    def device_files() -> dict[Path, int | None]:
+        return {p: p.stat().st_mtime_ns if p.exists() else None
+                for p in (Path("/dev/null.ckpt"), Path("/dev/stdout.ckpt"), Path("/proc/self/m.npz.ckpt"))}
+
+    devices_before = device_files()
+    for _ in range(1000):
+        must_fail = False
+        if rng.random() < .3:
+            text, overrides, must_fail = hostile_config(rng, base, cfg_file)
+        else:
+            text, overrides = config_text(rng, base)
         cfg_file.write_text(text, encoding="utf-8", errors="surrogateescape")
         result = cli(["train", cfg_file, "-q", *overrides])
         tried["config"] += 1
-        if clean(result, f"train {text!r} {overrides}"):
+        assert len(result.output) < 20_000, f"{len(result.output)} characters of output"   # never a whole bomb
+        assert train.read_text(encoding="utf-8") == train_text and cfg_file.read_text(
+            encoding="utf-8", errors="surrogateescape") == text                    # an output never destroys an input
+        if clean(result, f"train {text[:300]!r} {overrides}"):
+            assert not must_fail, (text[:200], overrides)
             ok["config"] += 1
             Tagger.load(load_config(cfg_file, overrides[1::2]).output.path)    # the model it wrote loads
+        assert device_files() == devices_before, "a checkpoint was written beside a device"
+
+    # 5. `ner train --resume` from damaged checkpoints (T5): a clean error, or a resumed run whose model loads
+    cfg_file.write_text(yaml.safe_dump({**base, "data": {"train": str(train), "dev": None}}), encoding="utf-8")
+    out = Path(base["output"]["path"])
+    assert clean(cli(["train", cfg_file, "-q"]), "train for --resume")
+    ckpt = out.with_name(out.name + ".ckpt")
+    good_ckpt = ckpt.read_bytes()
+    for _ in range(450):
+        ckpt.write_bytes(damaged_checkpoint(rng, good_ckpt) if rng.random() < .9 else good_ckpt)
+        result = cli(["train", cfg_file, "-q", "--resume", "--set", "train.epochs=2"])
+        tried["resume"] += 1
+        if clean(result, "train --resume"):
+            ok["resume"] += 1
+            Tagger.load(out)
+
+    # 6. gradcheck with option values in and out of range (T8)
+    for _ in range(120):
+        args = ["gradcheck", cfg_file, "--entries", str(rng.choice([-3, 0, 1, 2])),
+                "--sentences", str(rng.choice([-1, 0, 1, 2])), "--tolerance", str(rng.choice([-1.0, 0.0, 1.0]))]
+        result = cli(args)
+        tried["gradcheck"] += 1
+        exc = result.exception
+        assert exc is None or isinstance(exc, SystemExit), "".join(traceback.format_exception(exc))[-2000:]
+        assert "Traceback" not in result.output
+        ok["gradcheck"] += result.exit_code == 0
+        assert result.exit_code in (0, 1, 2)
 
     total = sum(tried.values())
     elapsed = time.perf_counter() - t0
-    print(f"\nfuzz: {total} generated inputs, 0 tracebacks, {elapsed:.1f}s; tried {dict(tried)}, "
+    print(f"\nfuzz: {total} generated inputs, 0 tracebacks, 0 wrong results, {elapsed:.1f}s; tried {dict(tried)}, "
           f"succeeded {dict(ok)}")
-    assert total >= 3000
+    assert total >= 5000
     for kind in tried:                                 # the generators must reach both outcomes
-        assert ok[kind] > 0 or kind == "text", kind
-        assert ok[kind] < tried[kind] or kind == "text", kind
+        assert ok[kind] > 0, kind
+        assert ok[kind] < tried[kind], kind
 
 
 # ---- readers: random documents in messy layouts read like their clean form (hypothesis) ----------------------
@@ -526,9 +713,10 @@ def test_output_that_cannot_be_written_is_a_clean_error_before_training(cli, tmp
 
     def denied(*a, **k):                                 # what a read-only directory does (tests may run as root)
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
-    monkeypatch.setattr("tempfile.TemporaryFile", denied)
+    monkeypatch.setattr("tempfile.mkstemp", denied)
     result = cli(["train", cfg, "-q", "-o", tmp_path / "ro" / "m.npz"])
     assert not clean(result, "read-only") and "Permission denied" in result.output
+    assert result.exit_code == 1                          # the environment's fault, not the config's
 
 
 def test_full_disk_while_saving_keeps_the_old_model(cli, tiny_model, tmp_path, monkeypatch):

@@ -121,7 +121,7 @@ LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
     """The whole-chunk renderers (the `ner tag` path) give byte for byte what the per-line formatters give."""
     from ner_cli.io.tokenize import tokenize_chunk
-    from ner_cli.io.writers import FORMATS, RENDERERS, TaggedChunk, sentence_entities
+    from ner_cli.io.writers import FORMATS, RENDERERS, TaggedChunk, format_conll, sentence_entities
     from ner_cli.pipeline import tokenize_paragraphs
 
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
@@ -142,11 +142,23 @@ def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
         while sum(map(len, sents)) < b - a:
             sents.append(next(sentences))
         per_line.append(sents)
-    for fmt in ("conll", "jsonl", "inline"):
+    for fmt in ("jsonl", "inline"):
         expected = [FORMATS[fmt](line, chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(),
                                  names[a:b], entities=sentence_entities(sents))
                     for line, a, b, sents in zip(lines, offsets[:-1], offsets[1:], per_line, strict=True)]
+        if fmt == "conll":                                         # a block per sentence (issue 11, W10)
+            expected = ["".join(format_conll(chunk.tokens[a + i - len(s):a + i], s)
+                                for s, i in zip(sents, np.cumsum([len(s) for s in sents]).tolist(), strict=True))
+                        or "\n" for a, sents in zip(offsets[:-1], per_line, strict=True)]
         assert RENDERERS[fmt](tagged) == expected, fmt
+    expected, k = [], 0                                            # conll: one block per sentence (W10)
+    for sents in per_line:
+        blocks = []
+        for sent in sents:
+            blocks.append(format_conll(chunk.tokens[k:k + len(sent)], sent))
+            k += len(sent)
+        expected.append("".join(blocks) or "\n")
+    assert RENDERERS["conll"](tagged) == expected
 
 
 def test_per_type_products_give_the_token_by_token_scores(sample_model, monkeypatch):

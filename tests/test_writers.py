@@ -87,7 +87,7 @@ def test_empty_lines_keep_alignment() -> None:
 
 def test_formats_uniform_signature() -> None:
     tokens, starts, ends = tokenize(LINE)
-    assert set(FORMATS) == {"conll", "jsonl", "inline"}
+    assert set(FORMATS) == {"conll", "jsonl", "inline", "html"}
     for fmt in FORMATS.values():
         out = fmt(LINE, tokens, starts, ends, TAGS, entities=None, line_no=1, include_tokens=False)
         assert out.endswith("\n")
@@ -173,3 +173,46 @@ def test_conll_one_row_per_token(case: tuple[str, list[str]]) -> None:
         assert [r.split("\t") for r in rows[:-1]] == [list(p) for p in zip(tokens, tags, strict=True)]
     else:
         assert out == "\n"
+
+
+def test_scored_chunk_renderers_equal_the_line_formatters() -> None:
+    """With entity scores, the whole-chunk renderers (jsonl score, conll score column, html) match the per-line
+    formatters given the same entities and scores."""
+    import numpy as np
+
+    from ner_cli.io.tokenize import tokenize_chunk
+    from ner_cli.io.writers import RENDERERS, TaggedChunk, char_entities
+
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    lines = ["Ana Costa flew to Lisbon .", "", "<b>Paris</b> & Lyon", "Nothing here"]
+    chunk = tokenize_chunk(lines)
+    lengths = chunk.counts[chunk.counts > 0]
+    rng = np.random.default_rng(3)
+    tags = rng.integers(0, len(labels), size=len(chunk.tokens))
+    from ner_cli.confidence import find_spans
+
+    n_ents = len(find_spans(tags, lengths, labels)[0])
+    scores = rng.random(n_ents)
+    offsets = np.concatenate(([0], np.cumsum(chunk.counts))).tolist()
+    for fmt in ("jsonl", "conll", "html"):
+        tagged = TaggedChunk(lines, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, tags, labels,
+                             scores, score_column=fmt == "conll")
+        got = RENDERERS[fmt](tagged)
+        k = 0
+        for i, line in enumerate(lines):
+            a, b = offsets[i], offsets[i + 1]
+            names = [labels[t] for t in tags[a:b]]
+            ents = get_entities(names)
+            mine = scores[k:k + len(ents)].tolist()
+            k += len(ents)
+            kw = {"entities": ents, "scores": mine, "token_scores": True}
+            if fmt == "html":
+                from ner_cli.html import colours, html_line
+
+                want = html_line(line, char_entities(chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(), names,
+                                                     ents), colours(["PER", "LOC"]), mine)
+            else:
+                want = FORMATS[fmt](line, chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist(),
+                                    names, **kw)
+            assert got[i] == want, (fmt, i)
+        assert k == n_ents

@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import NerError, Terminated, UsageError
 from ..tags import SCHEMES
 
 # The matrices here are small (a minibatch x a few hundred): one BLAS thread is faster than two fighting
@@ -29,7 +30,7 @@ app = typer.Typer(
     name="ner",
     help="Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -41,12 +42,21 @@ def _stderr(message: str, style: str | None = None) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(message, style=style, markup=False)
 
 
+_OUT_OF_MEMORY = (b"error: out of memory\nhint: use a smaller model (model.hidden, model.dim, model.pretrained_limit) "
+                  b"or smaller inputs (train.batch_size, shorter lines)\n")
+
+
+def _out_of_memory() -> None:
+    """Report MemoryError with one system call: nothing to import, nothing to allocate."""
+    with contextlib.suppress(OSError):
+        os.write(2, _OUT_OF_MEMORY)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """NerError -> "error: ..." (+ hint) and its exit code; Ctrl-C -> 130; a closed pipe -> quiet; other OSErrors
-    (full disk, no permission, stdout closed) and MemoryError -> one "error:" line and exit 1."""
-    from ..errors import NerError
-
+    """NerError -> "error: ..." (+ hint) and its exit code (2 bad input, 1 environment); Ctrl-C -> 130; a closed
+    pipe -> quiet; other OSErrors (full disk, no permission, stdout closed) and MemoryError -> one "error:" line
+    and exit 1. The README's exit-code table is this function."""
     try:
         yield
     except NerError as e:
@@ -54,9 +64,10 @@ def user_errors() -> Iterator[None]:
         if e.hint:
             _stderr(f"hint: {e.hint}", "yellow")
         raise typer.Exit(e.exit_code) from None
-    except KeyboardInterrupt:
-        _stderr("interrupted", "yellow")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as e:                         # Ctrl-C, or SIGTERM (Terminated)
+        terminated = isinstance(e, Terminated)
+        _stderr("terminated" if terminated else "interrupted", "yellow")
+        raise typer.Exit(143 if terminated else 130) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
         raise typer.Exit(0) from None
@@ -68,9 +79,7 @@ def user_errors() -> Iterator[None]:
         _quiet_broken_pipe()                               # a failed stdout must not fail again at exit
         raise typer.Exit(1) from None
     except MemoryError:
-        _stderr("error: out of memory", "bold red")
-        _stderr("hint: use a smaller model (model.hidden, model.dim, model.pretrained_limit) or smaller inputs",
-                "yellow")
+        _out_of_memory()
         raise typer.Exit(1) from None
 
 
@@ -111,7 +120,8 @@ def train(
     set_: SetOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Model file to write "
                                                 "(default: output.path in the config).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or per-epoch lines.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings and errors only: no header, progress "
+                                        "bar, epoch lines or summary.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint beside the model "
                                          "(<model>.ckpt, written after every epoch); same config required, "
                                          "train.epochs may be raised.")] = False,
@@ -121,8 +131,8 @@ def train(
     A checkpoint is written after every epoch; Ctrl-C keeps the best model so far and the checkpoint.
     """
     with user_errors():
-        from ..config import check_paths, load_config
-        from ..render import interrupted_lines, training_header, training_summary
+        from ..config import check_output, check_paths, load_config
+        from ..render import interrupted_lines, training_header, training_notices, training_summary
         from ..train import TrainingRun
         from .progress import TrainingDisplay
 
@@ -131,17 +141,21 @@ def train(
             overrides.append(f"output.path={output}")
         cfg = load_config(config, overrides)
         check_paths(cfg)
+        check_output(cfg, inputs=[config])
         run = TrainingRun(cfg, resume=resume)
-        for line in training_header(run):
+        for line in training_notices(run) if quiet else training_header(run):
             _stderr(line)
         try:
             with TrainingDisplay(run.trainer.epoch + 1, quiet=quiet) as display:
                 run.fit([display])
-        except KeyboardInterrupt:
-            for line in interrupted_lines(run):
-                _stderr(line)
+        except BaseException as e:
+            run.close()
+            if isinstance(e, KeyboardInterrupt):
+                for line in interrupted_lines(run):
+                    _stderr(line)
             raise
-        for line in training_summary(run.finish()):
+        result = run.finish()                              # releases the output once the file is complete
+        for line in [] if quiet else training_summary(result):
             _stderr(line)
 
 
@@ -152,8 +166,11 @@ class EvalFormat(StrEnum):
 
 @app.command("eval")
 def eval_(
-    model: Annotated[Path, typer.Argument(help="Model file (.npz) written by `ner train`.")],
-    data: Annotated[Path, typer.Argument(help="CoNLL file with gold tags (token first column, tag last).")],
+    paths: Annotated[list[str], typer.Argument(help="MODEL.npz, then one or more CoNLL files with gold tags (- for "
+                                               "stdin; gzip is read as is). Without a .npz first, the model is "
+                                               "found as for `ner tag`.", metavar="[MODEL] FILE...")],
+    model_opt: Annotated[str | None, typer.Option("--model", "-m", help="Model file (instead of the first "
+                                                  "argument).")] = None,
     fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="text: conlleval's report and a confusion "
                                             "matrix; json: the same numbers for machines.")] = EvalFormat.text,
     token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
@@ -162,31 +179,122 @@ def eval_(
                                          "instead of refusing them.")] = False,
     output: Annotated[Path | None, typer.Option("--predictions", "-p", help="Also write 'token gold predicted' "
                                                 "lines (conlleval's input format) to this file.")] = None,
+    errors: Annotated[bool, typer.Option("--errors", "-e", help="List the mistakes instead: missed, spurious, "
+                                         "wrong type, wrong boundary, each with its sentence and spans, counted "
+                                         "by kind and type (a table on a terminal, JSON lines otherwise or with "
+                                         "--format json).")] = False,
 ) -> None:
-    """Score a model on a CoNLL file: entity-level precision/recall/F1 identical to conlleval."""
+    """Score a model on CoNLL files: entity-level precision/recall/F1 identical to conlleval.
+
+    ner eval models/conll2003.npz dev.txt test.txt.gz; ner eval dev.txt (the model found as for `ner tag`)
+    """
     with user_errors():
         import json
 
+        from ..config import same_file
+        from ..errors import UsageError
         from ..evaluate import score_file
         from ..io.writers import write_predictions
         from ..render import evaluation_text
         from ..tagger import Tagger
 
         stdout = _Stdout()
-        scored = score_file(Tagger.load(model), data, token_col=token_col, tag_col=tag_col, repair=repair)
-        ev = scored.evaluation
-        if output is not None:
-            write_predictions(output, scored.corpus.words, scored.gold, scored.pred)
-        if fmt == EvalFormat.json:
-            stdout.write(json.dumps({"model": str(model), "data": str(data), **ev.to_dict()}, indent=2) + "\n")
-            return
-        stdout.write(evaluation_text(ev))
+        model, files = _model_and_files(paths, model_opt)
+        if output is not None and len(files) > 1:
+            raise UsageError("--predictions takes one data file", hint="run ner eval once per file")
+        if output is not None and any(same_file(output, p) for p in (*files, model)):
+            raise UsageError(f"--predictions {output} is an input of this command; writing it would destroy it",
+                             hint="write the predictions to another file")
+        tagger = Tagger.load(model)
+        results = []
+        for data in files:
+            scored = score_file(tagger, data, token_col=token_col, tag_col=tag_col, repair=repair)
+            _warn_disjoint_labels(tagger, scored.corpus, data)
+            if errors:
+                _print_mistakes(stdout, scored, as_json=fmt == EvalFormat.json, name=data, several=len(files) > 1)
+                continue
+            ev = scored.evaluation
+            if output is not None:
+                write_predictions(output, scored.corpus.words, scored.corpus.tags_as_written, scored.pred_written)
+            if fmt == EvalFormat.json:
+                results.append({"model": str(model), "data": str(data), **ev.to_dict()})
+                continue
+            head = f"== {data}\n" if len(files) > 1 else ""
+            stdout.write(head + evaluation_text(ev) + ("\n" if head else ""))
+        if results:
+            stdout.write(json.dumps(results[0] if len(results) == 1 else results, indent=2) + "\n")
+
+
+def _model_and_files(paths: list[str], model_opt: str | None) -> tuple[Path, list[str]]:
+    """(model, data files) from `ner eval [MODEL] FILE...`: a first argument that ends in .npz, or is a zip
+    archive (what a .npz is) by its first bytes, is the model."""
+    from ..errors import UsageError
+    from .models import find_model
+
+    def is_model(path: str) -> bool:
+        if path.endswith(".npz"):
+            return True
+        try:
+            with open(path, "rb") as f:
+                return f.read(4) == b"PK\x03\x04"
+        except OSError:
+            return False
+
+    if model_opt is None and paths and is_model(paths[0]):
+        model, files = Path(paths[0]), paths[1:]
+    elif model_opt is None and len(paths) == 2 and is_model(paths[1]) and Path(paths[0]).is_file():
+        raise UsageError(f"{paths[0]} is not a model file but {paths[1]} is: the arguments look swapped",
+                         hint=f"ner eval MODEL DATA, e.g. ner eval {paths[1]} {paths[0]}")
+    else:
+        model, why = find_model(model_opt)
+        if why != "--model":
+            _stderr(f"using model {model} ({why})", "dim")
+        files = list(paths)
+    if not files:
+        raise UsageError("no data file to score", hint="ner eval MODEL FILE... (- reads standard input)")
+    return model, files
+
+
+def _print_mistakes(stdout: _Stdout, scored, *, as_json: bool, name: str, several: bool) -> None:
+    """The error list: a rich table when stdout is a terminal (and not --format json), else JSON lines."""
+    import json
+
+    from ..mistakes import count_mistakes, find_mistakes
+
+    mistakes = find_mistakes(scored.corpus.words, scored.gold, scored.pred, scored.corpus.lines)
+    counts = count_mistakes(mistakes)
+    if as_json or not sys.stdout.isatty():
+        extra = {"file": name} if several else {}
+        for m in mistakes:
+            stdout.write(json.dumps({**extra, **m.to_dict()}, ensure_ascii=False) + "\n")
+        stdout.write(json.dumps({**extra, "summary": counts}) + "\n")
+        return
+    from rich.console import Console
+
+    from .tables import mistakes_tables
+
+    mistakes_tables(Console(), mistakes, counts, title=name)
+
+
+def _warn_disjoint_labels(tagger, corpus, data: Path) -> None:
+    """Entity types of the gold file that share nothing with the model's: every score will be 0; say why."""
+    from ..tags import entity_types
+
+    gold = {t.partition("-")[2] for seq in corpus.tags for t in seq if t != "O"}
+    known = {tagger.target} if tagger.target else set(entity_types(tagger.labels))
+    if gold and known and not gold & known:
+        _stderr(f"warning: {data} has entity types {', '.join(sorted(gold)[:10])}, the model knows "
+                f"{', '.join(sorted(known))}: they share none, so every score is 0", "yellow")
 
 
 class TagFormat(StrEnum):
     conll = "conll"
     jsonl = "jsonl"
     inline = "inline"
+    html = "html"
+
+
+MAX_WORKERS = 2 * (os.cpu_count() or 1)        # more processes than that only cost memory
 
 
 class InputFormat(StrEnum):
@@ -196,23 +304,47 @@ class InputFormat(StrEnum):
 
 @app.command()
 def tag(
-    file: Annotated[str, typer.Argument(help="Text file to tag, or - for stdin.")] = "-",
+    file: Annotated[str, typer.Argument(help="Text file to tag (gzip is read as is), or - for stdin.")] = "-",
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model file. Default: $NER_MODEL, else the "
-                                              "only .npz under ./models/.")] = None,
+                                              "only .npz under ./models/, else the built-in English model.")] = None,
     fmt: Annotated[TagFormat, typer.Option("--format", "-f", help="conll: token<TAB>tag lines, blank line between "
                                            "sentences; jsonl: one object per input line with character-offset "
-                                           "entities; inline: the text with [TYPE entity] markup.")] = TagFormat.conll,
+                                           "entities and their scores; inline: the text with [TYPE entity] "
+                                           "markup; html: a self-contained page with coloured entities.")
+                      ] = TagFormat.conll,
     input_format: Annotated[InputFormat, typer.Option("--input", "-i", help="text: raw text, one sentence a line "
                                                       "(see --paragraphs); conll: pre-tokenized CoNLL, token in the "
                                                       "first column.")] = InputFormat.text,
     paragraphs: Annotated[bool, typer.Option("--paragraphs", help="Treat each line as a paragraph and split it "
                                              "into sentences.")] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to tag with (output stays in "
-                                         "input order).")] = 1,
+                                         f"input order; at most {MAX_WORKERS}).")] = 1,
+    scores: Annotated[bool, typer.Option("--scores", help="conll output: a third column with the probability of "
+                                         "the entity each token is in (- for O tokens).")] = False,
+    min_score: Annotated[float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop entities whose "
+                                                    "probability is below P (their tokens become O).",
+                                                    metavar="P")] = None,
 ) -> None:
-    """Tag raw text for shell pipelines; results go to stdout, nothing else does."""
+    """Tag raw text for shell pipelines; results go to stdout, nothing else does.
+
+    Each entity gets a probability (its span marginal: forward-backward for a CRF model, the per-token
+    softmax otherwise): "score" in jsonl, --scores in conll, shown in html. From a terminal or a pipe that
+    pauses (tail -f log | ner tag) each line's result is written as soon as the line is complete.
+    """
     with user_errors():
-        from ..pipeline import tag_conll_input, tag_lines
+        if input_format == InputFormat.conll and (fmt != TagFormat.conll or paragraphs or workers > 1):
+            given = [o for o, on in (("--format " + fmt.value, fmt != TagFormat.conll), ("--paragraphs", paragraphs),
+                                     (f"--workers {workers}", workers > 1)) if on]
+            raise UsageError(f"--input conll takes no {', '.join(given)}: CoNLL input is already split into "
+                             "sentences and tokens, and is written back as CoNLL (token<TAB>tag) by one process")
+        if workers > MAX_WORKERS:
+            raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
+                           "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
+        from functools import partial
+
+        from ..io.source import line_chunks, open_text, stdin_is_terminal
+        from ..pipeline import CHUNK_LINES, chunks, tag_conll_input, tag_lines
+        from ..render import html_foot, html_head
         from ..tagger import Tagger
         from .models import find_model
         from .progress import tag_progress
@@ -222,46 +354,51 @@ def tag(
         tagger = Tagger.load(path)
         if why != "--model":
             _stderr(f"using model {path} ({why})", "dim")
-        counter = _LineCounter(_open_text(file))
+        if file != "-":
+            _check_input_file(file)
+        elif stdin_is_terminal():
+            _stderr("reading standard input, a sentence a line; Ctrl-D ends it", "dim")
+        options = {"scores": scores, "min_score": min_score}
         if input_format == InputFormat.conll:
-            pieces = tag_conll_input(tagger, counter, file)
+            counter = _LineCounter(open_text(file))
+            pieces = tag_conll_input(tagger, counter, file if file != "-" else "<stdin>", **options)
         else:
-            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers)
+            name = file if file != "-" else "<stdin>"
+            counter = _LineCounter(line_chunks(file, CHUNK_LINES, partial(chunks, name=name)), chunked=True)
+            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True, **options)
+        if fmt == TagFormat.html:
+            out.write(html_head(tagger, file, path))
         with tag_progress() as update:
             for piece in pieces:
                 out.write(piece)
                 update(counter.lines)
+        if fmt == TagFormat.html:
+            out.write(html_foot())
+
+
+def _check_input_file(file: str) -> None:
+    from ..errors import DataError
+
+    p = Path(file)
+    if not p.is_file():
+        raise DataError(file, None, "a text file to tag", "no such file" if not p.exists() else "not a regular file")
 
 
 class _LineCounter:
-    """Iterates over a text stream, counting the lines read (for the progress display)."""
+    """Iterates over lines (or chunks of lines), counting the lines read (for the progress display)."""
 
-    def __init__(self, stream) -> None:
-        self.stream, self.lines = stream, 0
+    def __init__(self, stream, chunked: bool = False) -> None:
+        self.stream, self.lines, self.chunked = stream, 0, chunked
 
     def __iter__(self):
-        for line in self.stream:
-            self.lines += 1
-            yield line
-
-
-def _open_text(file: str):
-    """A text stream of the input, undecodable bytes replaced (offsets refer to the decoded text)."""
-    from ..errors import NerError
-
-    if file == "-":
-        if sys.stdin is None:                              # started with stdin closed (`ner tag - <&-`)
-            raise NerError("-: standard input is closed", hint="give a file to tag, or pipe text in")
-        return open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False, newline="")
-    p = Path(file)
-    if not p.is_file():
-        raise NerError(f"{file}: no such file" if not p.exists() else f"{file}: not a regular file")
-    return open(p, encoding="utf-8-sig", errors="replace", newline="")
+        for item in self.stream:
+            self.lines += len(item) if self.chunked else 1
+            yield item
 
 
 @app.command()
 def convert(
-    file: Annotated[Path, typer.Argument(help="CoNLL file to convert.")],
+    file: Annotated[Path, typer.Argument(help="CoNLL file to convert (- for stdin; gzip is read as is).")],
     to: Annotated[str, typer.Option("--to", help=f"Target tag scheme: {', '.join(SCHEMES)} (or BIOES).")],
     source: Annotated[str, typer.Option("--from", help=f"Scheme of the file: auto (detect), {', '.join(SCHEMES)} "
                                         "(or BIOES).")] = "auto",
@@ -272,7 +409,6 @@ def convert(
 ) -> None:
     """Convert a CoNLL file between IOB1, IOB2 and IOBES (lossless for valid input); writes to stdout."""
     with user_errors():
-        from ..errors import NerError
         from ..io.dataset import convert_file
         from ..tags import normalize_scheme
 
@@ -291,9 +427,9 @@ def convert(
 def gradcheck(
     config: Annotated[Path, typer.Argument(help="YAML config whose model to check (sizes may be overridden).")],
     set_: SetOption = None,
-    sentences: Annotated[int, typer.Option(help="Training sentences in the checked batch.")] = 4,
-    entries: Annotated[int, typer.Option(help="Entries of each parameter to perturb.")] = 30,
-    tolerance: Annotated[float, typer.Option(help="Fail if any relative error exceeds this.")] = 1e-5,
+    sentences: Annotated[int, typer.Option(min=1, help="Training sentences in the checked batch.")] = 4,
+    entries: Annotated[int, typer.Option(min=1, help="Entries of each parameter to perturb.")] = 30,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Fail if any relative error exceeds this.")] = 1e-5,
 ) -> None:
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
@@ -313,6 +449,62 @@ def gradcheck(
             raise typer.Exit(1)
 
 
+class InfoFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def info(
+    model: Annotated[str | None, typer.Argument(help="Model file. Default: as for `ner tag` ($NER_MODEL, the "
+                                                "only .npz under ./models/, the built-in English model).")] = None,
+    fmt: Annotated[InfoFormat, typer.Option("--format", "-f", help="text: tables; json: for machines.")
+                   ] = InfoFormat.text,
+) -> None:
+    """What a model file holds: task, loss, sizes, features, labels, scores, training history and config."""
+    with user_errors():
+        import json
+
+        from rich.console import Console
+
+        from ..io.modelfile import load_model_arrays
+        from .info import model_info, print_info
+        from .models import find_model
+
+        stdout = _Stdout()
+        path, why = find_model(model)
+        _, meta = load_model_arrays(path)
+        facts = model_info(Path(path), meta, why)
+        if fmt == InfoFormat.json:
+            stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+            return
+        print_info(facts, Console(highlight=False))
+
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="Model file (.npz).")],
+    data: Annotated[str, typer.Argument(help="CoNLL file with gold tags (- for stdin; gzip is read as is).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
+    tag_col: Annotated[int, typer.Option(help="Column of the gold tag (-1 = last).")] = -1,
+    repair: Annotated[bool, typer.Option(help="Read invalid gold tag sequences as conlleval does.")] = False,
+) -> None:
+    """One self-contained HTML page: learning curves, per-type scores, confusion heatmap, calibration, errors.
+
+    Needs matplotlib: pip install 'ner-cli[plots]'.
+    """
+    with user_errors():
+        from ..io.modelfile import atomic_write_bytes
+        from ..report_page import make_report
+        from ..tagger import Tagger
+
+        page, summary = make_report(Tagger.load(model), model, data, token_col=token_col, tag_col=tag_col,
+                                    repair=repair)
+        atomic_write_bytes(output, page.encode("utf-8"))
+        _stderr(f"wrote {output} ({len(page) / 1e6:.1f} MB): {summary}", "dim")
+
+
 def _print_version(value: bool) -> None:
     if value:
         from .. import __version__
@@ -327,5 +519,14 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
     """Named-entity tagger: the CS224N / Collobert et al. word-window network, with backprop by hand."""
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    """The console script: SIGTERM stops a command the way Ctrl-C does (a training run keeps its checkpoint,
+    worker processes are stopped and their semaphores released), then exits 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -52,8 +52,9 @@ class TrainingDisplay:
 
 @contextlib.contextmanager
 def tag_progress() -> Iterator[Callable[[int], None]]:
-    """A 'lines tagged' counter on stderr when stderr is a terminal; nothing at all in pipes and files."""
-    if not sys.stderr or not sys.stderr.isatty():
+    """A 'lines tagged' counter on stderr when stderr is a terminal and stdout is not (on one terminal the
+    spinner would share a line with the results); nothing at all in pipes and files."""
+    if not sys.stderr or not sys.stderr.isatty() or (sys.stdout is not None and sys.stdout.isatty()):
         yield lambda n: None
         return
     from rich.console import Console

@@ -24,12 +24,15 @@ def case_copies(corpus: Corpus, lower: float, upper: float, seed: int) -> Corpus
     n_docs = int(docs.max()) + 1 if len(docs) else 0
     rng = np.random.default_rng(seed)
     words, tags, lines, doc_ids = list(corpus.words), list(corpus.tags), list(corpus.lines), list(docs.tolist())
+    copied: list[int] = []                                  # the sentence each copy is made from
     for share, change in ((lower, str.lower), (upper, str.upper)):
         chosen = rng.random(n_docs) < share
         for k in np.flatnonzero(chosen[docs]):
             words.append([change(w) for w in corpus.words[k]])
             tags.append(corpus.tags[k])
+            copied.append(int(k))
             lines.append(corpus.lines[k])
             doc_ids.append(n_docs + int(docs[k]))           # a copy is a document of its own
         n_docs *= 2
-    return replace(corpus, words=words, tags=tags, lines=lines, docs=doc_ids)
+    written = None if corpus.written is None else corpus.written + [corpus.written[k] for k in copied]
+    return replace(corpus, words=words, tags=tags, lines=lines, docs=doc_ids, written=written)

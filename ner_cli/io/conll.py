@@ -6,20 +6,22 @@
     rejects VBZ B-VP O
 
 The token is column `token_col` (default the first), the tag column `tag_col` (default the last).
-``-DOCSTART-`` lines start a document and are never tokens; lines starting with ``#`` are comments.
-Reading streams sentence by sentence and raises `DataError` naming the file and 1-based line of a problem.
+``-DOCSTART-`` lines start a document and are never tokens. CoNLL has no comment syntax: a line starting with
+``#`` is a token like any other (hashtags are everywhere in tweets). Reading streams sentence by sentence and
+raises `DataError` naming the file and 1-based line of a problem.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import DataError
 from ..tags import is_tag
+from .source import open_binary
 
 DOCSTART = "-DOCSTART-"
 _FIELD_SEP = re.compile(r"[ \t]+")
@@ -33,19 +35,13 @@ class Sentence:
     words: list[str]
     tags: list[str]
     line: int  # 1-based line number of the sentence's first token
-    doc_start: bool = False  # True for the first sentence after a -DOCSTART- line
+    docstarts: list[str] = field(default_factory=list)  # the -DOCSTART- lines since the previous sentence
     columns: list[list[str]] | None = None  # every column of every token, only with keep_columns=True
 
-
-def _decode(raw: str | bytes, name: str, lineno: int) -> str:
-    """One line as text; bytes must be UTF-8 (a BOM on line 1 is dropped)."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            got = f"byte 0x{raw[err.start]:02x} at column {err.start + 1}"
-            raise DataError(name, lineno, "UTF-8 text", got, hint="re-encode the file as UTF-8") from None
-    return raw.removeprefix("\ufeff") if lineno == 1 else raw
+    @property
+    def doc_start(self) -> bool:
+        """True for the first sentence after a -DOCSTART- line."""
+        return bool(self.docstarts)
 
 
 def _column(n_columns: int, col: int) -> int | None:
@@ -86,7 +82,7 @@ class _Builder:
 
     def __init__(self, keep_columns: bool) -> None:
         self.keep_columns = keep_columns
-        self.doc_start = False
+        self.docstarts: list[str] = []
         self._reset()
 
     def _reset(self) -> None:
@@ -110,21 +106,45 @@ class _Builder:
         if not self.words:
             return None
         columns = self.columns if self.keep_columns else None
-        sentence = Sentence(self.words, self.tags, self.line, self.doc_start, columns)
-        self.doc_start = False
+        sentence = Sentence(self.words, self.tags, self.line, self.docstarts, columns)
+        self.docstarts = []
         self._reset()
         return sentence
 
 
-def _logical_lines(lines: Iterable[str] | Iterable[bytes], name: str) -> Iterator[str]:
-    """Decoded lines; a lone CR (old Mac line ends, or mixed in) ends a line too, as in universal newlines."""
-    for rawno, raw in enumerate(lines, start=1):
-        text = _decode(raw, name, rawno)
+def _undecodable(raw: bytes, err: UnicodeDecodeError, name: str, lineno: int) -> DataError:
+    """The error for a raw line (ending in LF) that is not UTF-8; `lineno` is the logical line it starts.
+
+    A lone CR ends a logical line too, so the line and column are counted from the last CR before the byte.
+    """
+    before = raw[: err.start]
+    column = err.start - (before.rfind(b"\r") + 1) + 1
+    got = f"byte 0x{raw[err.start]:02x} at column {column}"
+    return DataError(name, lineno + before.count(b"\r"), "UTF-8 text", got, hint="re-encode the file as UTF-8")
+
+
+def _logical_lines(lines: Iterable[str] | Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(1-based logical line number, decoded line); a lone CR (old Mac line ends, or mixed in) ends a line too,
+    as in universal newlines. Bytes must be UTF-8; a BOM on the first line is dropped."""
+    lineno = 1
+    for raw in lines:
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _undecodable(raw, err, name, lineno) from None
+        else:
+            text = raw
+        if lineno == 1:
+            text = text.removeprefix("\ufeff")
         if "\r" not in text:
-            yield text
+            yield lineno, text
+            lineno += 1
             continue
         body = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
-        yield from body.split("\r")
+        for piece in body.split("\r"):
+            yield lineno, piece
+            lineno += 1
 
 
 def parse_conll_lines(
@@ -139,16 +159,15 @@ def parse_conll_lines(
     """Sentences from CoNLL lines (str, or UTF-8 bytes such as ``sys.stdin.buffer``); `name` goes in errors.
 
     With require_tags=False the tag column is neither read nor checked and every `tags` is [].
+    With keep_columns=True, -DOCSTART- lines after the last sentence come as a final Sentence without words,
+    so that a writer can give back every line (see `io.dataset.convert_file`).
     Raises DataError for undecodable bytes, ragged columns, a missing or malformed tag, or no tokens at all.
     """
     layout = _Layout(name, token_col, tag_col, require_tags)
     builder = _Builder(keep_columns)
     found = False
     lineno = 0
-    for text in _logical_lines(lines, name):
-        lineno += 1
-        if text.startswith("#"):
-            continue
+    for lineno, text in _logical_lines(lines, name):
         stripped = text.strip(" \t\r\n")
         fields = _FIELD_SEP.split(stripped) if text.strip() else []
         if not fields or fields[0] == DOCSTART:
@@ -156,7 +175,8 @@ def parse_conll_lines(
             if sentence is not None:
                 found = True
                 yield sentence
-            builder.doc_start = builder.doc_start or bool(fields)
+            if fields:
+                builder.docstarts.append(" ".join(fields))
             continue
         layout.check(fields, lineno)
         tag = fields[layout.tag] if require_tags else None
@@ -168,6 +188,8 @@ def parse_conll_lines(
         yield sentence
     elif not found:
         raise DataError(name, None, "at least one sentence", "an empty file" if lineno == 0 else "no tokens")
+    if keep_columns and builder.docstarts:
+        yield Sentence([], [], lineno, builder.docstarts, [])
 
 
 def read_conll(
@@ -180,7 +202,7 @@ def read_conll(
 ) -> Iterator[Sentence]:
     """Stream the sentences of a CoNLL file (see `parse_conll_lines` for the rules and errors)."""
     try:
-        with Path(path).open("rb") as handle:
+        with open_binary(path) as handle:                    # gzip detected by its magic bytes; "-" is stdin
             yield from parse_conll_lines(
                 handle,
                 str(path),
@@ -189,17 +211,17 @@ def read_conll(
                 require_tags=require_tags,
                 keep_columns=keep_columns,
             )
-    except OSError as err:  # missing, a directory, unreadable
-        raise DataError(path, None, "a readable CoNLL file", err.strerror or type(err).__name__) from None
+    except (OSError, EOFError) as err:  # missing, a directory, unreadable, a truncated gzip file
+        why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise DataError(path, None, "a readable CoNLL file", why) from None
 
 
 def write_conll(sentences: Iterable[tuple[Sequence[str], Sequence[str]]], out: TextIO) -> None:
     """Write "token tag" lines, each sentence followed by a blank line; empty sentences are skipped.
 
     Raises ValueError when a sentence has more tokens than tags (or fewer), or when a token or tag is empty
-    or holds a space, tab or line break, since it could not be read back. (A first-column token starting
-    with ``#`` or equal to ``-DOCSTART-`` is written as is, though a reader takes it for a comment or a
-    document boundary.)
+    or holds a space, tab or line break, since it could not be read back. (A first-column token equal to
+    ``-DOCSTART-`` is written as is, though a reader takes it for a document boundary.)
     """
     for words, tags in sentences:
         if len(words) != len(tags):

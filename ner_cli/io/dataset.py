@@ -20,6 +20,11 @@ class Corpus:
     lines: list[int]          # 1-based line of each sentence's first token
     scheme: str
     docs: list[int] | None = None  # document of each sentence (-DOCSTART- opens one); None: none in the file
+    written: list[list[str]] | None = None   # the tags as written in the file, before any repair
+
+    @property
+    def tags_as_written(self) -> list[list[str]]:
+        return self.tags if self.written is None else self.written
 
     @property
     def n_tokens(self) -> int:
@@ -43,6 +48,7 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
     docs = document_ids(starts) if any(starts) else None          # no -DOCSTART-: each sentence on its own
     if scheme == "auto":
         scheme = detect_scheme(tags)
+    written = list(tags)                                  # repair replaces sequences; these stay as written
     for k, seq in enumerate(tags):
         problems = invalid_transitions(seq, scheme)
         if not problems:
@@ -53,7 +59,7 @@ def read_corpus(path: str | Path, *, token_col: int = 0, tag_col: int = -1, sche
                             hint="fix the file, or read it as conlleval does: --repair (ner eval), "
                                  "--set data.repair=true (ner train)")
         tags[k] = repair_tags(seq, scheme)
-    return Corpus(str(path), words, tags, lines, scheme, docs)
+    return Corpus(str(path), words, tags, lines, scheme, docs, written)
 
 
 def document_ids(doc_starts: list[bool]) -> list[int]:
@@ -68,18 +74,20 @@ def document_ids(doc_starts: list[bool]) -> list[int]:
 
 def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: bool = False, token_col: int = 0,
                  tag_col: int = -1) -> tuple[str, str, int]:
-    """The file's text with its tag column converted to scheme `to` (all other columns and the
-    -DOCSTART-/sentence structure kept, columns joined by one space). Returns (text, source scheme, repaired).
+    """The file's text with its tag column converted to scheme `to`: every token and -DOCSTART- line kept,
+    other columns as they were (joined by one space), one blank line after each sentence and -DOCSTART- line.
+    Returns (text, source scheme, repaired).
 
     Invalid tag sequences raise DataError unless `repair`, which reads them as conlleval does first.
     """
     sentences = list(read_conll(path, token_col=token_col, tag_col=tag_col, keep_columns=True))
-    tags = [s.tags for s in sentences]
+    tags = [s.tags for s in sentences if s.words]
     if source == "auto":
         source = detect_scheme(tags)
     repaired = 0
     out: list[str] = []
-    for s, seq in zip(sentences, tags, strict=True):
+    for s in sentences:
+        seq = s.tags
         problems = invalid_transitions(seq, source)
         if problems and not repair:
             i, message = problems[0]
@@ -88,8 +96,9 @@ def convert_file(path: str | Path, to: str, *, source: str = "auto", repair: boo
         if problems:
             seq = repair_tags(seq, source)
             repaired += 1
-        if s.doc_start:
-            out.append("-DOCSTART- " + " ".join(["-X-"] * (len(s.columns[0]) - 2) + ["O"]) + "\n\n")
+        out += [line + "\n\n" for line in s.docstarts]               # every -DOCSTART- line, as it was
+        if not s.words:                                                 # -DOCSTART- lines at the very end
+            continue
         new = convert_tags(seq, source, to)
         for cols, tag in zip(s.columns, new, strict=True):
             cols = list(cols)

@@ -63,9 +63,14 @@ def read_vectors_text(path: Path) -> tuple[list[str], np.ndarray]:
             if len(parts) - 1 != dim:
                 raise DataError(path, n, f"{dim} numbers after the word", f"{len(parts) - 1}")
             try:
-                rows.append(np.asarray(parts[1:], dtype=np.float32))
+                with np.errstate(over="ignore"):
+                    row = np.asarray(parts[1:], dtype=np.float32)
             except ValueError:
                 raise DataError(path, n, "numbers after the word", repr(line[:40])) from None
+            if not np.isfinite(row).all():                         # nan, inf, or beyond float32 (1e39)
+                bad = parts[1 + int(np.flatnonzero(~np.isfinite(row))[0])]
+                raise DataError(path, n, "finite numbers within float32's range after the word", repr(bad[:40]))
+            rows.append(row)
             words.append(parts[0])
     if not words:
         raise DataError(path, None, "at least one word vector", "an empty file")

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, excerpt
 from ..nn.model import ModelSpec, Params, param_shapes
 
 FORMAT_VERSION = 2        # 2: E may be stored as byte planes (meta "storage"); version 1 files still load
@@ -101,7 +101,7 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
     metadata are deflated, the other arrays stored as they are. `np.load` reads the file as any `.npz`.
     """
     store_dtype = STORE_DTYPE if store_dtype is None else store_dtype
-    arrays = {k: np.asarray(v, dtype=store_dtype.get(k, v.dtype)) for k, v in params.items()}
+    arrays = {k: np.asarray(v, dtype=_fits(v, store_dtype.get(k, v.dtype))) for k, v in params.items()}
     storage = {k: PLANES for k, a in arrays.items() if a.dtype == np.float16}
     for k in storage:
         arrays[k], arrays[f"{k}.lo"] = to_planes(arrays[k])
@@ -119,13 +119,118 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
     return buf.getvalue()
 
 
+def _fits(a: np.ndarray, dtype: Any) -> Any:
+    """`dtype`, or the array's own when a value would overflow it (a finite weight stays finite on disk)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize < a.dtype.itemsize and a.size \
+            and np.abs(a).max() > np.finfo(dtype).max:
+        return a.dtype
+    return dtype
+
+
 def save_model(path: str | Path, params: Params, meta: dict[str, Any],
                store_dtype: dict[str, Any] | None = None) -> None:
     atomic_write_bytes(path, model_bytes(params, meta, store_dtype))
 
 
+# What a model (or checkpoint) file may make the loader allocate; checked from the zip directory and the .npy
+# headers before anything is decompressed. The default CoNLL-2003 model holds 12 MB of arrays and 2 MB of JSON.
+MAX_META_BYTES = 256 << 20
+MAX_ARRAY_BYTES = 4 << 30
+
+
+def open_npz(source: str | Path | bytes, name: str, what: str = "ner model") -> zipfile.ZipFile:
+    """The zip archive of an `.npz` file (a path or its bytes); ModelFileError for anything else, saying what
+    it is instead (a single .npy array, a text file, a pickle) rather than what a parser made of it."""
+    try:
+        if isinstance(source, bytes):
+            head = source[:512]
+        else:
+            with open(source, "rb") as f:
+                head = f.read(512)
+        if head.startswith(b"\x93NUMPY"):
+            raise ModelFileError(f"{name}: a single .npy array, not a .npz {what} file",
+                                 hint="`ner train` writes models as .npz; pass one of those")
+        if not head.startswith(b"PK"):
+            kind = "a text file" if _looks_like_text(head) else "not a .npz archive"
+            raise ModelFileError(f"{name}: not a {what} file ({kind})",
+                                 hint="the file may be truncated or not a model; retrain or pick another file")
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
+        raise ModelFileError(f"{name}: not a valid {what} file ({type(e).__name__}: {str(e)[:200]})",
+                             hint="the file may be truncated or not a model; retrain or pick another file") from None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start > len(head) - 4                               # a character cut at the end of the excerpt
+    return b"\x00" not in head
+
+
+def npz_headers(zf: zipfile.ZipFile, name: str, what: str = "ner model") -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """(shape, dtype) of every member, read from the .npy headers alone (nothing else is decompressed).
+
+    Refuses members that are not .npy, names twice, object (pickled) dtypes, and headers that cannot be read.
+    """
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    for info in zf.infolist():
+        key = info.filename.removesuffix(".npy")
+        if not info.filename.endswith(".npy") or key in out:
+            raise ModelFileError(f"{name}: unexpected member {info.filename[:80]!r} in the {what} file")
+        try:
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ValueError(f"unsupported .npy version {version}")
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, SyntaxError, TypeError, RuntimeError,
+                NotImplementedError) as e:
+            raise ModelFileError(f"{name}: unreadable member {key[:80]!r} ({type(e).__name__}: {str(e)[:200]})",
+                                 hint="the file may be truncated or damaged") from None
+        if dtype.hasobject:
+            raise ModelFileError(f"{name}: member {key[:80]!r} holds pickled Python objects; refused")
+        out[key] = (shape, dtype)
+    return out
+
+
+def declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+def read_member(zf: zipfile.ZipFile, key: str, name: str) -> np.ndarray:
+    """One member's array (after its header was checked), never unpickling."""
+    try:
+        with zf.open(key + ".npy") as member:
+            return np.lib.format.read_array(member, allow_pickle=False)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+        raise ModelFileError(f"{name}: unreadable array {key!r} ({type(e).__name__}: {str(e)[:200]})",
+                             hint="the file may be truncated or damaged") from None
+
+
+def read_json_member(zf: zipfile.ZipFile, headers: dict, key: str, name: str) -> Any:
+    """The UTF-8 JSON stored as a uint8 member (metadata, checkpoint state), size-capped, any depth refused
+    cleanly."""
+    shape, dtype = headers[key]
+    if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
+        raise ModelFileError(f"{name}: {key} must be UTF-8 JSON bytes of at most {MAX_META_BYTES >> 20} MB, "
+                             f"got {dtype} {shape}")
+    try:
+        return json.loads(read_member(zf, key, name).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:              # ValueError: JSON, huge integers
+        raise ModelFileError(f"{name}: unreadable {key} ({type(e).__name__}: {str(e)[:200]})") from None
+
+
 def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any]]:
-    """Read and validate a model file (a path, or its bytes). Raises ModelFileError for anything invalid."""
+    """Read and validate a model file (a path, or its bytes). Raises ModelFileError for anything invalid.
+
+    Order: names and .npy headers, then the metadata, then every array's name, shape and dtype against the
+    spec, and only then the arrays themselves, so a damaged or hostile file costs no more than it declares.
+    """
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes):
         p = Path(source)
@@ -133,48 +238,64 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
             raise ModelFileError(f"{p}: is a directory, expected a .npz model file")
         if not p.is_file():
             raise ModelFileError(f"{p}: no such model file")
-    try:
-        with np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, NotImplementedError,
-            RuntimeError) as e:                                    # (zipfile: unknown methods, encryption)
-        raise ModelFileError(f"{name}: not a valid ner model file ({type(e).__name__}: {e})",
-                             hint="the file may be truncated or not a model; retrain or pick another file") from None
-    if META_KEY not in arrays:
-        raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
-    try:
-        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{name}: unreadable metadata ({e})") from None
-    storage = meta.get("storage", {}) if isinstance(meta, dict) else {}
-    for k, how in (storage.items() if isinstance(storage, dict) else ()):
-        high, low = arrays.get(k), arrays.pop(f"{k}.lo", None)
-        if how != PLANES or high is None or low is None or high.dtype != np.uint8 or low.dtype != np.uint8 \
-                or high.shape != low.shape:
-            raise ModelFileError(f"{name}: array {k} is not stored as {how!r} says")
-        arrays[k] = from_planes(high, low)
-    validate(name, arrays, meta)
+    with open_npz(source, name) as zf:
+        headers = npz_headers(zf, name)
+        if META_KEY not in headers:
+            raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
+        meta = read_json_member(zf, headers, META_KEY, name)
+        shapes = validate_meta(name, meta)
+        planes = _planes(name, meta, shapes, headers)
+        found = {k: v for k, v in headers.items() if k != META_KEY and k.removesuffix(".lo") not in planes}
+        found.update({k: (headers[k][0], np.dtype(np.float16)) for k in planes})
+        check_headers(name, found, shapes)
+        arrays = {k: from_planes(read_member(zf, k, name), read_member(zf, f"{k}.lo", name)) if k in planes
+                  else read_member(zf, k, name) for k in shapes}
+    check_values(name, arrays)
     params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     return params, meta
 
 
+def _planes(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+            headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> set[str]:
+    """The arrays stored as float16 byte planes (meta "storage"), checked from their headers: members k and
+    k.lo, both uint8 of the same shape."""
+    storage = meta.get("storage", {})
+    if not isinstance(storage, dict):
+        raise ModelFileError(f"{name}: metadata storage must be an object, got {excerpt(storage)}")
+    for k, how in storage.items():
+        high, low = headers.get(k), headers.get(f"{k}.lo")
+        if how != PLANES or k not in shapes or high is None or low is None or high[1] != np.uint8 \
+                or low[1] != np.uint8 or high[0] != low[0]:
+            raise ModelFileError(f"{name}: array {k[:40]} is not stored as {excerpt(how)} says")
+    return set(storage)
+
+
 def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
     """Refuse files from a newer format, with missing/extra arrays, wrong shapes, or non-float data."""
+    shapes = validate_meta(name, meta)
+    check_headers(name, {k: (a.shape, a.dtype) for k, a in arrays.items()}, shapes)
+    check_values(name, arrays)
+
+
+def validate_meta(name: str, meta: Any) -> dict[str, tuple[int, ...]]:
+    """Check the metadata a Tagger is built from; returns the arrays the model must have and their shapes."""
     if not isinstance(meta, dict):
         raise ModelFileError(f"{name}: metadata is not a JSON object")
     version = meta.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError(f"{name}: metadata has no format_version")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"{name}: model format version {version} is newer than this ner understands "
+        raise ModelFileError(f"{name}: model format version {str(version)[:20]} is newer than this ner understands "
                              f"({FORMAT_VERSION})", hint="upgrade ner (pip install -U ner-cli)")
     for key in ("spec", "vocab", "labels"):
         if key not in meta:
             raise ModelFileError(f"{name}: metadata lacks '{key}'")
+    if not isinstance(meta["spec"], dict):
+        raise ModelFileError(f"{name}: bad model spec in metadata (not an object)")
     try:
         spec = ModelSpec(**meta["spec"])
     except TypeError as e:
-        raise ModelFileError(f"{name}: bad model spec in metadata ({e})") from None
+        raise ModelFileError(f"{name}: bad model spec in metadata ({str(e)[:200]})") from None
     problem = _meta_problem(spec, meta)
     if problem:
         raise ModelFileError(f"{name}: bad metadata: {problem}")
@@ -182,24 +303,39 @@ def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
         raise ModelFileError(f"{name}: vocabulary has {len(meta['vocab']['keys'])} words, spec says {spec.vocab_size}")
     if spec.task != "binary" and spec.n_classes != len(meta["labels"]):
         raise ModelFileError(f"{name}: {len(meta['labels'])} labels, spec says {spec.n_classes}")
-    shapes = param_shapes(spec)
-    missing = sorted(set(shapes) - set(arrays))
-    extra = sorted(set(arrays) - set(shapes))
+    return param_shapes(spec)
+
+
+def check_headers(name: str, found: dict[str, tuple[tuple[int, ...], np.dtype]],
+                  shapes: dict[str, tuple[int, ...]], max_bytes: int = MAX_ARRAY_BYTES) -> None:
+    """The arrays present (name -> (shape, dtype), from headers) are exactly `shapes`, float, and not too big."""
+    missing = sorted(set(shapes) - set(found))
+    extra = sorted(set(found) - set(shapes))
     if missing or extra:
-        raise ModelFileError(f"{name}: arrays missing {missing or '[]'}, unexpected {extra or '[]'}")
+        raise ModelFileError(f"{name}: arrays missing {missing or '[]'}, unexpected {[k[:40] for k in extra] or '[]'}")
+    total = 0
     for k, shape in shapes.items():
-        a = arrays[k]
-        if a.shape != shape:
-            raise ModelFileError(f"{name}: array {k} has shape {a.shape}, expected {shape}")
-        if a.dtype.kind != "f":
-            raise ModelFileError(f"{name}: array {k} has dtype {a.dtype}, expected floats")
+        got, dtype = found[k]
+        if tuple(got) != shape:
+            raise ModelFileError(f"{name}: array {k} has shape {tuple(got)}, expected {shape}")
+        if dtype.kind != "f":
+            raise ModelFileError(f"{name}: array {k} has dtype {dtype}, expected floats")
+        total += declared_bytes(shape, np.dtype(np.float32)) + declared_bytes(shape, dtype)
+    if total > max_bytes:
+        raise ModelFileError(f"{name}: the arrays would take {total / 2**30:.1f} GB to load, more than the "
+                             f"{max_bytes / 2**30:.0f} GB this ner allows")
+
+
+def check_values(name: str, arrays: dict[str, np.ndarray]) -> None:
+    """Every value finite, also once cast to float32."""
+    for k, a in arrays.items():
         if not np.isfinite(a).all() or (a.dtype.itemsize > 4 and np.abs(a).max(initial=0) > np.finfo(np.float32).max):
             raise ModelFileError(f"{name}: array {k} holds NaN or infinite values (as float32)")
 
 
 def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
-    from ..features.casing import CASES
+    from ..features.casing import CASELESS, CASES
     from ..features.document import ELSEWHERE
     from ..features.vocab import PAD, UNK
     from ..nn.activations import ACTIVATIONS
@@ -218,10 +354,18 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
             "char_dim": 0, "n_char_buckets": 0, "char_min_n": 1, "char_max_n": 1}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
-            return f"spec.{key} is {getattr(spec, key)!r}, expected an integer >= {low}"
+            return f"spec.{key} is {excerpt(getattr(spec, key))}, expected an integer >= {low}"
+    features = meta.get("features", {})
+    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool):
+        return f"features must be {{'case_regime': true or false}}, got {excerpt(features)}"
+    n_cases = len(CASES) if features.get("case_regime") else CASELESS   # casing ids run over every category
+    if spec.case_dim and spec.n_cases != n_cases:                        # the featurizer gives (T4)
+        return f"spec.n_cases is {spec.n_cases}, expected {n_cases} (one row of K per casing category)"
+    if spec.suffix_dim and spec.n_suffixes < 2:                   # rows 0 and 1 are padding and unknown
+        return f"spec.n_suffixes is {spec.n_suffixes}, expected at least 2 (<pad>, <unk>)"
     if not all(isinstance(v, str) for v in (spec.activation, spec.task, spec.loss)) \
             or spec.activation not in ACTIVATIONS or spec.loss not in LOSSES.get(spec.task, ()):
-        return f"spec activation/task/loss is {spec.activation!r}/{spec.task!r}/{spec.loss!r}"
+        return f"spec activation/task/loss is {excerpt(spec.activation)}/{excerpt(spec.task)}/{excerpt(spec.loss)}"
     if not (is_rate(spec.dropout_input) and is_rate(spec.dropout_hidden)) or not (
             isinstance(spec.l2, int | float) and not isinstance(spec.l2, bool) and spec.l2 >= 0):
         return "spec dropout_input, dropout_hidden or l2 out of range"
@@ -231,11 +375,6 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
-    features = meta.get("features", {})
-    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool):
-        return f"features must be {{'case_regime': true or false}}, got {str(features)[:80]}"
-    if features.get("case_regime") and spec.case_dim and spec.n_cases < len(CASES):
-        return f"a model with the casing regime needs {len(CASES)} rows of K, has {spec.n_cases}"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
     if spec.char_dim and (spec.n_char_buckets < 2 or spec.char_min_n > spec.char_max_n):
@@ -254,12 +393,12 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     labels = meta["labels"]
     if not isinstance(labels, list) or not all(isinstance(t, str) and is_tag(t) for t in labels) \
             or len(set(labels)) != len(labels):
-        return f"labels must be a list of distinct tags, got {str(labels)[:80]}"
+        return f"labels must be a list of distinct tags, got {excerpt(labels)}"
     if meta.get("tag_scheme", "IOB2") not in MODEL_SCHEMES or meta.get("decode", "viterbi") not in DECODERS:
-        return f"tag_scheme {meta.get('tag_scheme')!r} or decode {meta.get('decode')!r} unknown"
+        return f"tag_scheme {excerpt(meta.get('tag_scheme'))} or decode {excerpt(meta.get('decode'))} unknown"
     target = meta.get("target")
     if spec.task == "binary" and (not isinstance(target, str) or not target):
-        return f"a binary model needs a target entity type, got {target!r}"
+        return f"a binary model needs a target entity type, got {excerpt(target)}"
     if target is not None and not isinstance(target, str):
-        return f"target is {target!r}"
+        return f"target is {excerpt(target)}"
     return None

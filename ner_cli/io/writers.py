@@ -13,14 +13,20 @@ exclusive) over the flat token list — is given; in paragraph mode pass
 ``entities=sentence_entities(per_sentence_tags)`` so that no entity can run across a
 sentence boundary. Keyword arguments a format has no use for are ignored.
 
-* ``conll``: ``token<TAB>tag`` per token, then one blank line; the whole line is one block
-  (call `format_conll` per sentence for one block per sentence).
+* ``conll``: ``token<TAB>tag`` per token, then one blank line after each sentence (`render_conll`; a line
+  split into sentences with ``--paragraphs`` gives one block per sentence; `format_conll` is one sentence).
 * ``jsonl``: one JSON object per line, ``{"text": line, "entities": [{"start", "end",
   "label", "text"}]}`` (``"line"`` first when ``line_no`` is given, ``"tokens"`` and
   ``"tags"`` last with ``include_tokens``). ``start``/``end`` are character offsets into the
   line, so ``text[start:end] == entity["text"]`` always. Non-ASCII is written as is
   (``ensure_ascii=False``), so text decoded with ``surrogateescape`` round-trips.
 * ``inline``: the line unchanged except that each entity is wrapped as ``[LABEL text]``.
+* ``html``: the line as an HTML paragraph, each entity a coloured mark (`ner_cli.html`; the page's head and
+  foot come from `ner_cli.render`); the text is escaped.
+
+``scores`` (one probability per entity, parallel to ``entities``) adds ``"score"`` to each jsonl entity, the
+score to each html mark and, with ``token_scores=True``, a third column to conll: the score of the entity the
+token is in, ``-`` for ``O``.
 
 Empty (or whitespace-only) input lines are never dropped, so output stays aligned with the
 input: conll writes a single blank line, jsonl ``{"text": "", "entities": []}`` (with the
@@ -78,11 +84,21 @@ def char_entities(
     return [(label, starts[i], ends[j - 1]) for label, i, j in entities]
 
 
-def format_conll(tokens: Sequence[str], tags: Sequence[str]) -> str:
-    """``token<TAB>tag`` lines followed by one blank line; just ``"\\n"`` for no tokens."""
+def format_conll(tokens: Sequence[str], tags: Sequence[str], column: Sequence[str] | None = None) -> str:
+    """``token<TAB>tag`` lines (``<TAB>column`` too, if given) and one blank line; just ``"\\n"`` for no tokens."""
     if not tokens:
         return "\n"
+    if column is not None:
+        return "\n".join(map("\t".join, zip(tokens, tags, column, strict=True))) + "\n\n"
     return "\n".join(map("\t".join, zip(tokens, tags, strict=True))) + "\n\n"
+
+
+def score_column(n_tokens: int, entities: Sequence[Entity], scores: Sequence[float]) -> list[str]:
+    """Per token: the score of the entity it is in (4 decimals), ``-`` outside entities."""
+    column = ["-"] * n_tokens
+    for (_, i, j), p in zip(entities, scores, strict=True):
+        column[i:j] = [f"{p:.4f}"] * (j - i)
+    return column
 
 
 def format_jsonl(
@@ -95,16 +111,19 @@ def format_jsonl(
     entities: Sequence[Entity] | None = None,
     line_no: int | None = None,
     include_tokens: bool = False,
+    scores: Sequence[float] | None = None,
     **_: object,
 ) -> str:
-    """One JSON object and a newline; entity offsets are characters into `line`. (Has the `FORMATS`
-    signature: keyword arguments it has no use for are ignored.)"""
+    """One JSON object and a newline; entity offsets are characters into `line`, each entity with its "score"
+    when `scores` are given. (Has the `FORMATS` signature: keyword arguments it has no use for are ignored.)"""
     obj: dict[str, object] = {} if line_no is None else {"line": line_no}
     obj["text"] = line
-    obj["entities"] = [
-        {"start": s, "end": e, "label": label, "text": line[s:e]}
-        for label, s, e in char_entities(starts, ends, tags, entities)
-    ]
+    ents = [{"start": s, "end": e, "label": label, "text": line[s:e]}
+            for label, s, e in char_entities(starts, ends, tags, entities)]
+    if scores is not None:
+        for ent, p in zip(ents, scores, strict=True):
+            ent["score"] = round(float(p), 4)
+    obj["entities"] = ents
     if include_tokens:
         obj["tokens"] = list(tokens)
         obj["tags"] = list(tags)
@@ -129,10 +148,13 @@ def format_inline(
     return "".join(pieces)
 
 
-def _conll_line(
-    line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str], **_: object
-) -> str:
-    """`format_conll` behind the uniform `FORMATS` signature."""
+def _conll_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str],
+                *, entities: Sequence[Entity] | None = None, scores: Sequence[float] | None = None,
+                token_scores: bool = False, **_: object) -> str:
+    """`format_conll` behind the uniform `FORMATS` signature (a score column with ``token_scores``)."""
+    if token_scores and scores is not None:
+        ents = entities if entities is not None else get_entities(tags)
+        return format_conll(tokens, tags, score_column(len(tokens), ents, scores))
     return format_conll(tokens, tags)
 
 
@@ -142,7 +164,18 @@ def _inline_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: 
     return format_inline(line, starts, ends, tags, entities=entities)
 
 
-FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": format_jsonl, "inline": _inline_line}
+def _html_line(line: str, tokens: Sequence[str], starts: Sequence[int], ends: Sequence[int], tags: Sequence[str],
+               *, entities: Sequence[Entity] | None = None, scores: Sequence[float] | None = None,
+               palette: dict[str, str] | None = None, **_: object) -> str:
+    """The line as an HTML paragraph with coloured entities (`ner_cli.html.html_line`)."""
+    from ..html import colours, html_line
+
+    spans = char_entities(starts, ends, tags, entities)
+    return html_line(line, spans, palette or colours({s[0] for s in spans}), scores)
+
+
+FORMATS: dict[str, LineFormatter] = {"conll": _conll_line, "jsonl": format_jsonl, "inline": _inline_line,
+                                     "html": _html_line}
 """--format name -> formatter of one input line (uniform signature, see the module docstring)."""
 
 
@@ -177,6 +210,8 @@ class TaggedChunk:
     sentence_lengths: np.ndarray       # (n_sentences,) tokens per sentence, all > 0
     tags: np.ndarray                   # (N,) ids into `labels`
     labels: list[str]                  # IOB2 tag names
+    scores: np.ndarray | None = None   # (n_entities,) each entity's probability, in `chunk_entities` order
+    score_column: bool = False         # conll: a third column with the score of each token's entity
 
     @property
     def offsets(self) -> np.ndarray:
@@ -206,12 +241,33 @@ def _per_line(values: list[str], line_of: np.ndarray, n_lines: int, sep: str) ->
     return out
 
 
+def token_score_column(chunk: TaggedChunk) -> list[str]:
+    """Per token of the chunk: the score of its entity (4 decimals), ``-`` outside entities."""
+    from ..tags import chunk_spans, encode_tags
+
+    prefix_of, type_of, _ = encode_tags(chunk.labels)
+    first, end = chunk_spans(prefix_of[chunk.tags], type_of[chunk.tags], np.cumsum(chunk.sentence_lengths)[:-1])
+    t = np.arange(len(chunk.tokens))
+    k = np.searchsorted(first, t, side="right") - 1                # the last entity starting at or before t
+    inside = (k >= 0) & (t < np.append(end, 0)[k])
+    text = np.array([f"{p:.4f}" for p in (chunk.scores if chunk.scores is not None else [])] + ["-"], dtype=object)
+    return text[np.where(inside, k, -1)].tolist()                  # -1: the "-" at the end
+
+
 def render_conll(chunk: TaggedChunk) -> list[str]:
-    """`format_conll` of every line: one ``token<TAB>tag`` block per line (a lone ``\\n`` for an empty line)."""
-    suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
-    pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
+    """`format_conll` of every sentence: one ``token<TAB>tag`` block, ended by a blank line, per sentence (with
+    `--paragraphs` a line holds several), a lone ``\\n`` for a line without tokens; with ``<TAB>score`` too
+    when the chunk asks for a score column."""
+    if chunk.score_column:
+        labels = np.array([f"\t{label}\t" for label in chunk.labels], dtype=object)[chunk.tags].tolist()
+        pieces = [f"{t}{lab}{c}\n" for t, lab, c in zip(chunk.tokens, labels, token_score_column(chunk), strict=True)]
+    else:
+        suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
+        pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
+    for last in (np.cumsum(chunk.sentence_lengths) - 1).tolist():  # the blank line after each sentence
+        pieces[last] += "\n"
     bounds = chunk.offsets.tolist()
-    return ["".join(pieces[a:b]) + "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return ["".join(pieces[a:b]) if b > a else "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def render_jsonl(chunk: TaggedChunk) -> list[str]:
@@ -221,8 +277,12 @@ def render_jsonl(chunk: TaggedChunk) -> list[str]:
     line_of, start, end, type_id, types = chunk_entities(chunk)
     label = [encode_basestring(t) for t in types]
     lines = chunk.lines
-    ents = [f'{{"start": {s}, "end": {e}, "label": {label[t]}, "text": {encode_basestring(lines[i][s:e])}}}'
+    ents = [f'{{"start": {s}, "end": {e}, "label": {label[t]}, "text": {encode_basestring(lines[i][s:e])}'
             for i, s, e, t in zip(line_of.tolist(), start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
+    if chunk.scores is not None:                                  # json writes round(p, 4) as repr does
+        ents = [f'{e}, "score": {round(float(p), 4)!r}}}' for e, p in zip(ents, chunk.scores.tolist(), strict=True)]
+    else:
+        ents = [e + "}" for e in ents]
     per_line = _per_line(ents, line_of, len(lines), ", ")
     return list(map('{{"text": {}, "entities": [{}]}}\n'.format, map(encode_basestring, lines), per_line))
 
@@ -243,6 +303,21 @@ def render_inline(chunk: TaggedChunk) -> list[str]:
     return out
 
 
+def render_html(chunk: TaggedChunk) -> list[str]:
+    """Every line as an HTML paragraph (`ner_cli.html.html_line`): escaped text, entities coloured by type with
+    their label and score. The page's head and foot come from `render.html_head` / `render.html_foot`."""
+    from ..html import colours, html_line
+
+    line_of, start, end, type_id, types = chunk_entities(chunk)
+    palette = colours({t.partition("-")[2] for t in chunk.labels if t != "O"})
+    scores = chunk.scores.tolist() if chunk.scores is not None else None
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(line_of, minlength=len(chunk.lines))))).tolist()
+    spans = [(types[t], s, e) for s, e, t in zip(start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
+    return [html_line(line, spans[bounds[i]:bounds[i + 1]], palette,
+                      None if scores is None else scores[bounds[i]:bounds[i + 1]])
+            for i, line in enumerate(chunk.lines)]
+
+
 RENDERERS: dict[str, Callable[[TaggedChunk], list[str]]] = {
-    "conll": render_conll, "jsonl": render_jsonl, "inline": render_inline}
+    "conll": render_conll, "jsonl": render_jsonl, "inline": render_inline, "html": render_html}
 """--format name -> renderer of a whole chunk (one output string per input line)."""

@@ -39,9 +39,9 @@ class CrfCache:
     trans: np.ndarray  # (C, C) A plus constraint penalties
     start: np.ndarray  # (C,)
     end: np.ndarray  # (C,)
-    alpha: np.ndarray | None  # (B, T, C) log forward scores (log-space path)
-    beta: np.ndarray | None  # (B, T, C) log backward scores (log-space path)
-    log_z: np.ndarray  # (B,) log partition (0 for empty sentences)
+    alpha: np.ndarray | None  # (B, T, C) log forward scores, each row rescaled to peak at 0 (log-space path)
+    beta: np.ndarray | None  # (B, T, C) log backward scores, each row rescaled to peak at 0 (log-space path)
+    log_z: np.ndarray  # (B,) float64 log partition (0 for empty sentences)
     param_dtype: np.dtype  # dtype of A, for the returned dA
     scaled: tuple[np.ndarray, ...] | None = None  # (a, b, P, Et) of the scaled path
 
@@ -77,35 +77,59 @@ def _log_matmul(v: np.ndarray, exp_trans: np.ndarray, top: float) -> np.ndarray:
     return m + top + np.log(np.maximum(prod, np.finfo(v.dtype).tiny))
 
 
-def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """alpha (B, T, C): ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``.
+def _normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x - max(x)`` over the last axis, and ``max(x)`` (B,): a row of log scores rescaled to peak at 0."""
+    c = x.max(axis=-1)
+    return x - c[..., None], c
 
-    Past a sentence's end alpha is carried forward, so ``alpha[:, T-1]`` is its last valid row.
+
+def log_forward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, start: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled forward recursion: (alpha_hat (B, T, C), log_scale (B, T) float64).
+
+    ``alpha_1 = start + S_1``, ``alpha_t[j] = lse_i(alpha_{t-1}[i] + A[i, j]) + S_t[j]``. Each row is stored
+    rescaled, ``alpha_hat_t = alpha_t - c_t`` with ``c_t = max(alpha_t)`` taken from the rescaled previous row,
+    and the c_t are summed in float64: the stored numbers stay near 0 whatever the length, so float32 keeps
+    its precision on a 100,000-token sentence (raw alpha grows to ~1e6 there, where a float32 step is 0.1).
+    ``log alpha_t = alpha_hat_t + log_scale_t``. Past a sentence's end alpha_hat and log_scale are carried
+    forward, so ``alpha_hat[:, T-1]`` is its last valid row and ``log_scale[:, T-1]`` its total.
     """
     B, T, C = S.shape
     alpha = np.empty_like(S)
+    scale = np.zeros((B, T), dtype=np.float64)
     if T == 0:
-        return alpha
+        return alpha, scale
     exp_trans, top = _exp_trans(trans)
-    alpha[:, 0] = start + S[:, 0]
+    alpha[:, 0], scale[:, 0] = _normalised(start + S[:, 0])
     for t in range(1, T):
-        new = _log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t]
+        new, c = _normalised(_log_matmul(alpha[:, t - 1], exp_trans, top) + S[:, t])
         alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
-    return alpha
+        scale[:, t] = scale[:, t - 1] + np.where(mask[:, t], c, 0)
+    return alpha, scale
 
 
-def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """beta (B, T, C): ``beta_L = end``, ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``."""
+def log_backward(S: np.ndarray, mask: np.ndarray, trans: np.ndarray, end: np.ndarray, *, with_scale: bool = False
+                 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Scaled backward recursion, beta_hat (B, T, C): ``beta_L = end``,
+    ``beta_t[i] = lse_j(A[i, j] + S_{t+1}[j] + beta_{t+1}[j])``, each row rescaled to peak at 0 (as alpha_hat).
+
+    Marginals need no scales (normalised per position, they cancel); with `with_scale` also log_scale (B, T)
+    float64, ``log beta_t = beta_hat_t + log_scale_t`` (span marginals need the true values).
+    """
     B, T, C = S.shape
     beta = np.empty_like(S)
+    scale = np.zeros((B, T), dtype=np.float64)
     if T == 0:
-        return beta
+        return (beta, scale) if with_scale else beta
     exp_trans_t, top = _exp_trans(trans.T)
-    beta[:, T - 1] = end
+    end_hat, end_top = _normalised(end)
+    beta[:, T - 1] = end_hat
+    scale[:, T - 1] = end_top
     for t in range(T - 2, -1, -1):
-        new = _log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top)
-        beta[:, t] = np.where(mask[:, t + 1, None], new, end)
-    return beta
+        new, c = _normalised(_log_matmul(S[:, t + 1] + beta[:, t + 1], exp_trans_t, top))
+        beta[:, t] = np.where(mask[:, t + 1, None], new, end_hat)
+        scale[:, t] = np.where(mask[:, t + 1], scale[:, t + 1] + c, end_top)
+    return (beta, scale) if with_scale else beta
 
 
 def gold_score(
@@ -155,13 +179,13 @@ def crf_nll(
         log_z, tables = scaled
         alpha = beta = None
     else:                                        # a normaliser underflowed (only via disallowed transitions)
-        alpha = log_forward(S, mask, trans, start)
+        alpha, scale = log_forward(S, mask, trans, start)             # rows rescaled: stable at any length
         beta = log_backward(S, mask, trans, end)
-        log_z = np.zeros(S.shape[0], dtype=dtype)
+        log_z = np.zeros(S.shape[0], dtype=np.float64)
         if S.shape[1] > 0:
-            log_z = np.where(lengths > 0, _lse(alpha[:, -1] + end, axis=1), 0).astype(dtype)
+            log_z = np.where(lengths > 0, scale[:, -1] + _lse(alpha[:, -1] + end, axis=1), 0)
         tables = None
-    loss = float((log_z - gold_score(S, tags, mask, trans, start, end)).sum())
+    loss = float((log_z - gold_score(S, tags, mask, trans, start, end).astype(np.float64)).sum())
     cache = CrfCache(S, tags, mask, lengths, trans, start, end, alpha, beta, log_z, np.asarray(A).dtype, tables)
     return loss, cache
 
@@ -173,7 +197,8 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     a_1 ∝ exp(start) ∘ P_1,  a_t ∝ (a_{t-1} @ Et) ∘ P_t,  each row scaled to sum 1 by c_t, so
     log Z = Σ_t log c_t + (the maxima taken out of S and A) + log Σ_j a_L[j] exp(end[j]).
     b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). One (B, C) @ (C, C) product, a product and a sum per
-    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space).
+    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space,
+    whose rows are rescaled too, so both paths hold at any length). log Z is float64.
     """
     B, T, C = S.shape
     if T == 0 or B == 0:
@@ -209,8 +234,9 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     if not (last > 0).all():
         return None
     valid = np.arange(T)[None, :] < lens[:, None]
-    log_z = np.where(has, np.log(c).sum(axis=1) + (m_S * valid).sum(axis=1) + top * np.maximum(lens - 1, 0)
-                     + s_top + np.log(last) + e_top, 0)
+    f8 = np.float64                                                # log Z summed in float64 at any length
+    log_z = np.where(has, np.log(c).sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
+                     + top * np.maximum(lens - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
     b = np.empty_like(S)
     b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
     Et_T = Et.T
@@ -224,24 +250,33 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     inv[order] = np.arange(B)
     a, b, P = a[inv], b[inv], P[inv]
     log_z = log_z[inv]
-    return log_z.astype(S.dtype), (a, b, P, Et)
+    return log_z, (a, b, P, Et)
+
+
+def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """exp(x) normalised to sum 1 over `axes` (max subtracted first)."""
+    e = np.exp(x - x.max(axis=axes, keepdims=True))
+    return e / e.sum(axis=axes, keepdims=True)
 
 
 def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
-    """Node marginals (B, T, C) ``exp(alpha + beta - logZ)`` and pairwise ones summed over b, t (C, C).
+    """Node marginals (B, T, C) and pairwise ones summed over b, t (C, C): from the scaled tables
+    (`_scaled_marginals`), else from the rescaled log-space ones.
 
-    Pairwise: ``p(y_{t-1}=i, y_t=j) = exp(alpha_{t-1}[i] + A[i, j] + S_t[j] + beta_t[j] - logZ)``.
+    ``p(y_t = j) = alpha_t[j] beta_t[j] / Z`` and ``sum_j alpha_t[j] beta_t[j] = Z`` at every t, so the node
+    marginals are a softmax over j of ``alpha_hat_t + beta_hat_t``: each position normalised on its own, the
+    scales cancel, and no large logZ is subtracted (exact in any length). Pairwise likewise:
+    ``p(y_{t-1}=i, y_t=j)`` is a softmax over (i, j) of ``alpha_hat_{t-1}[i] + A[i, j] + S_t[j] + beta_hat_t[j]``.
     Both are zero at padding positions.
     """
     c = cache
     if c.scaled is not None:
         return _scaled_marginals(c)
-    lz = c.log_z[:, None, None]
-    node = np.exp(c.alpha + c.beta - lz) * c.mask[:, :, None]
+    node = _softmax_last(c.alpha + c.beta, (2,)) * c.mask[:, :, None]
     if c.S.shape[1] < 2:
         return node, np.zeros_like(c.trans)
     right = (c.S + c.beta)[:, 1:, None, :]  # (B, T-1, 1, C)
-    pair = np.exp(c.alpha[:, :-1, :, None] + c.trans + right - lz[..., None]) * c.mask[:, 1:, None, None]
+    pair = _softmax_last(c.alpha[:, :-1, :, None] + c.trans + right, (2, 3)) * c.mask[:, 1:, None, None]
     return node, pair.sum(axis=(0, 1))
 
 
@@ -291,3 +326,74 @@ def crf_backward(cache: CrfCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     dA_end = node[rows, last].sum(axis=0) - _counts(c.tags[rows, last][nonempty], C, c.S.dtype)
     pd = c.param_dtype
     return dS, dA.astype(pd), dA_start.astype(pd), dA_end.astype(pd)
+
+
+def span_marginals(
+    S: np.ndarray,
+    lengths: np.ndarray,
+    spans: np.ndarray,
+    A: np.ndarray | None = None,
+    A_start: np.ndarray | None = None,
+    A_end: np.ndarray | None = None,
+    *,
+    allowed: np.ndarray | None = None,
+    start_ok: np.ndarray | None = None,
+    end_ok: np.ndarray | None = None,
+) -> np.ndarray:
+    """p(span) for each span: the probability that the path has exactly the span's tags, by forward-backward.
+
+    S: (B, T, C) padded scores; lengths: (B,); spans: (n, 7) int rows ``(b, s, e, first, mid, last, stop)``:
+    sentence b, tokens [s, e), tag `first` at s, `mid` at s+1..e-2, `last` at e-1 (first == last when
+    e - s == 1) and, when ``stop >= 0``, any tag but `stop` at e (or the sentence ends at e). For an IOB2
+    span of type X: (B-X, I-X, I-X, I-X) — B-X at s, I-X through e-1, not I-X at e. For IOBES: (B-X, I-X,
+    E-X, -1), or (S-X, S-X, S-X, -1) for one token.
+
+        log p = alpha_s[first] - S_s[first]                 every path prefix, ending in `first` at s
+              + S_s[first] + Σ_{s<t<e} (A[y_{t-1}, y_t] + S_t[y_t])          the span's own tags
+              + lse_{j != stop}(A[last, j] + S_e[j] + beta_e[j])    every suffix after it (A_end[last] at the end)
+              - logZ
+
+    Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
+    of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
+    those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
+    """
+    S = np.asarray(S, dtype=np.float64)
+    B, T, C = S.shape
+    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 7)
+    if len(spans) == 0:
+        return np.zeros(0)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    mask = lengths_to_mask(lengths, T)
+    trans = with_constraints(A, allowed, (C, C))
+    start = with_constraints(A_start, start_ok, (C,))
+    end = with_constraints(A_end, end_ok, (C,))
+    alpha, a_scale = log_forward(S, mask, trans, start)            # (B, T, C) rescaled, (B, T) its log scales
+    beta, b_scale = log_backward(S, mask, trans, end, with_scale=True)
+    L = lengths[spans[:, 0]]
+    rows, last_t = np.arange(B), np.maximum(lengths - 1, 0)
+    log_z = a_scale[rows, last_t] + _lse(alpha[rows, last_t] + end, axis=1)       # (B,)
+    b, s, e, first, mid, last, stop = spans.T
+    n = e - s
+    if np.any(n < 1) or np.any(e > L) or np.any(s < 0):
+        raise ValueError("every span needs 0 <= s < e <= sentence length")
+    cum = np.concatenate([np.zeros((B, 1, C)), np.cumsum(S, axis=1)], axis=1)      # cum[:, t] = Σ_{t'<t} S
+    head = alpha[b, s, first] + a_scale[b, s]                       # log alpha_s[first], includes S_s[first]
+    inner_emit = np.where(n >= 3, cum[b, np.maximum(e - 1, 0), mid] - cum[b, s + 1, mid], 0.0) \
+        + np.where(n >= 2, S[b, e - 1, last], 0.0)
+    inner_trans = np.where(n == 2, trans[first, last], 0.0) \
+        + np.where(n >= 3, trans[first, mid] + (n - 3) * trans[mid, mid] + trans[mid, last], 0.0)
+    e_in = np.minimum(e, T - 1)                                     # index e where it exists
+    after = trans[last] + S[b, e_in] + beta[b, e_in] + b_scale[b, e_in, None]    # (n, C): A[last, j] + S_e[j]
+    #                                                                                      + log beta_e[j]
+    after[np.arange(len(spans))[stop >= 0], stop[stop >= 0]] = -np.inf
+    tail = np.where(e < L, _lse_masked(after), end[last])
+    log_p = head + inner_emit + inner_trans + tail - log_z[b]
+    return np.clip(np.exp(log_p), 0.0, 1.0)
+
+
+def _lse_masked(x: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(x), axis=1))`` where entries may be -inf (a row of all -inf gives -inf)."""
+    m = x.max(axis=1)
+    m_safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m_safe + np.log(np.exp(x - m_safe[:, None]).sum(axis=1))

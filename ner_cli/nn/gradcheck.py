@@ -43,9 +43,10 @@ def sample_entries(name: str, shape: tuple[int, ...], batch: Batch, n: int, rng:
         ids = getattr(batch, fields[name])
         if name == "Q":                                            # the n-gram rows of the batch's word types
             ids = batch.char_bag.rows_of(ids)
-        rows = rng.choice(np.unique(ids), size=n - 2)
+        n_used = n - 2 if n > 2 else n                             # and 2 anywhere, when there are more than 2
+        rows = rng.choice(np.unique(ids), size=n_used)
         used = rows * shape[1] + rng.integers(0, shape[1], len(rows))
-        return np.concatenate([used, rng.integers(0, size, 2)])
+        return np.concatenate([used, rng.integers(0, size, n - n_used)])
     return rng.choice(size, size=n, replace=False)
 
 

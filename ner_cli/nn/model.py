@@ -364,18 +364,47 @@ def _softmax_loss(S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     return float(loss), P / B
 
 
+MAX_PADDED_TOKENS = 1 << 17    # padded positions in one CRF pass: (sentences x longest) x C x C floats at most
+
+
+def length_groups(lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive sentence ranges [a, b) whose padding (count x longest) stays within `budget` positions; a
+    sentence longer than the budget is a group of its own. One group when the whole batch fits (R4)."""
+    groups, a, longest = [], 0, 0
+    for i, n in enumerate(lengths.tolist()):
+        longest = max(longest, n)
+        if i > a and (i - a + 1) * longest > budget:
+            groups.append((a, i))
+            a, longest = i, n
+    if len(lengths):
+        groups.append((a, len(lengths)))
+    return groups
+
+
 def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray
               ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
     """Sentence-level log-likelihood (linear-chain CRF over S); J = Σ_sentences NLL / tokens.
-    Returns J, ∂J/∂S and the gradients of the transitions A, A_start, A_end."""
+    Returns J, ∂J/∂S and the gradients of the transitions A, A_start, A_end.
+
+    The NLL is a sum over sentences, so sentences are padded and run in groups (`length_groups`): memory is
+    bounded by MAX_PADDED_TOKENS, not by batch size x the longest sentence."""
     from .crf import crf_backward, crf_nll
 
-    S_pad, tags_pad, mask = pad_by_lengths(S, y, lengths)
-    nll, crf_cache = crf_nll(S_pad, tags_pad, mask, params["A"], params["A_start"], params["A_end"])
-    dS_pad, dA, dA_start, dA_end = crf_backward(crf_cache)
     B = len(S)
-    crf_grads = {"A": dA / B, "A_start": dA_start / B, "A_end": dA_end / B}
-    return nll / B, dS_pad[mask] / B, crf_grads
+    nll = 0.0
+    dS = np.empty_like(S)
+    crf_grads = {k: np.zeros_like(params[k]) for k in ("A", "A_start", "A_end")}
+    bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    for a, b in length_groups(lengths, MAX_PADDED_TOKENS):
+        rows = slice(bounds[a], bounds[b])
+        S_pad, tags_pad, mask = pad_by_lengths(S[rows], y[rows], lengths[a:b])
+        part, crf_cache = crf_nll(S_pad, tags_pad, mask, params["A"], params["A_start"], params["A_end"])
+        dS_pad, dA, dA_start, dA_end = crf_backward(crf_cache)
+        nll += part
+        dS[rows] = dS_pad[mask] / B
+        for k, g in zip(("A", "A_start", "A_end"), (dA, dA_start, dA_end), strict=True):
+            crf_grads[k] += g / B
+    return nll / B, dS, crf_grads
 
 
 def pad_by_lengths(S: np.ndarray, y: np.ndarray | None, lengths: np.ndarray

@@ -41,6 +41,10 @@ class Optimizer:
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         self.t = int(state["t"])
 
+    def state_shapes(self, params: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+        """The arrays `state()` holds once every parameter has been updated, and their shapes."""
+        return {"t": ()}
+
 
 class SGD(Optimizer):
     """θ ← θ - lr · g."""
@@ -72,6 +76,10 @@ class _Accumulating(Optimizer):
         for slot, arrays in self.moments.items():
             out.update({f"{slot}.{name}": a for name, a in arrays.items()})
         return out
+
+    def state_shapes(self, params: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+        return {**super().state_shapes(params),
+                **{f"{slot}.{name}": p.shape for slot in self.slots for name, p in params.items()}}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         super().load_state(state)
