@@ -415,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/ner-bench"), help="scratch directory (big files)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per timing (median reported)")
     ap.add_argument("--train-repeats", type=int, default=3, help="`ner train` runs")
-    ap.add_argument("--crf-train-repeats", type=int, default=1, help="CRF training runs (each takes minutes)")
+    ap.add_argument("--crf-train-repeats", type=int, default=3, help="CRF training runs (each takes a minute)")
     ap.add_argument("--tokens", type=int, default=1_000_000, help="minimum tokens of the tagging input")
     ap.add_argument("--stream-times", type=int, default=10, help="copies streamed for the memory-flatness run")
     ap.add_argument("--crf-lines", type=int, default=20_000, help="lines of the input the CRF tags (it is slow)")
