@@ -126,7 +126,7 @@ def test_chunk_renderers_equal_the_line_formatters(lines, paragraphs, rnd):
 
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
     if paragraphs:
-        chunk, lengths = tokenize_paragraphs(lines)
+        chunk, lengths, _ = tokenize_paragraphs(lines)
     else:
         chunk = tokenize_chunk(lines)
         lengths = chunk.counts[chunk.counts > 0]
