@@ -296,7 +296,7 @@ STAGES_CODE = r"""
 import json, sys, time
 from ner_cli.io.tokenize import tokenize_chunk
 from ner_cli.io.writers import RENDERERS, TaggedChunk
-from ner_cli.pipeline import CHUNK_LINES, format_lines
+from ner_cli.pipeline import CHUNK_LINES, format_lines, line_documents
 from ner_cli import tagger as tagger_mod
 model, text, n_lines, fmt, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 t = tagger_mod.Tagger.load(model)
@@ -305,10 +305,11 @@ with open(text, encoding="utf-8") as f:
 cpu = dict.fromkeys(["tokenize", "featurize", "score", "decode", "render"], 0.0)
 clock = time.process_time
 for rep in range(repeats):
-    for a in range(0, len(lines), CHUNK_LINES):            # pipeline.tag_chunk and Tagger.predict_ids, stage by stage
+    for a in range(0, len(lines), CHUNK_LINES):     # pipeline.tag_chunk and Tagger.predict_ids, stage by stage
         batch = lines[a:a + CHUNK_LINES]
         c0 = clock(); chunk = tokenize_chunk(batch); lengths = chunk.counts[chunk.counts > 0]
-        c1 = clock(); enc = t.featurizer.encode_flat(chunk.tokens, lengths)
+        c1 = clock(); docs = line_documents(batch)[chunk.counts > 0]
+        enc = t.featurizer.encode_flat(chunk.tokens, lengths, docs=docs)
         c2 = clock(); types = t._types(enc); cpu["score"] += clock() - c2
         ids, starts, s = [], enc.starts, 0
         while s < len(enc.lengths):
@@ -415,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/ner-bench"), help="scratch directory (big files)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per timing (median reported)")
     ap.add_argument("--train-repeats", type=int, default=3, help="`ner train` runs")
-    ap.add_argument("--crf-train-repeats", type=int, default=1, help="CRF training runs (each takes minutes)")
+    ap.add_argument("--crf-train-repeats", type=int, default=3, help="CRF training runs (each takes a minute)")
     ap.add_argument("--tokens", type=int, default=1_000_000, help="minimum tokens of the tagging input")
     ap.add_argument("--stream-times", type=int, default=10, help="copies streamed for the memory-flatness run")
     ap.add_argument("--crf-lines", type=int, default=20_000, help="lines of the input the CRF tags (it is slow)")

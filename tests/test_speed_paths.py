@@ -176,3 +176,24 @@ def test_per_type_products_give_the_token_by_token_scores(sample_model, monkeypa
     monkeypatch.setattr(tagger_mod, "TYPE_MIN_TOKENS", 10**9)
     assert tagger._types(enc) is None
     assert (tagger.predict_ids(enc) == with_types).all()
+
+
+TOKEN_PIECES = PIECES + ["Mr", "No", "Nos", "www", "http", "://", "e.g", "U.S.", "don", "'", "t", "’", "@", "#", "$",
+                         "%", "(", ")", "[", "]", "\"", "!", "?", ";", "...", "--", "``", "''", "x2", "42", "é",
+                         "e\u0301", "\n", "A", "z", "-", "www.", "@a.bc"]
+
+
+@pytest.fixture(scope="module")
+def slow_pattern():
+    from ner_cli.io.tokenize import _build_pattern
+
+    return _build_pattern(shortcuts=False)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.lists(st.sampled_from(TOKEN_PIECES), max_size=14).map("".join))
+def test_tokenizer_shortcuts_change_nothing(slow_pattern, text):
+    """The shortcut alternatives (plain ASCII words and lone punctuation) only make the regex faster."""
+    from ner_cli.io.tokenize import _TOKEN_RE
+
+    assert _TOKEN_RE.findall(text) == slow_pattern.findall(text)

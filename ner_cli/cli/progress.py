@@ -6,10 +6,10 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..render import epoch_line
-from ..train import Epoch, Event, Step
+if TYPE_CHECKING:                      # `ner tag` imports this module too: it must not pay for importing training
+    from ..train import Event
 
 
 class TrainingDisplay:
@@ -36,6 +36,9 @@ class TrainingDisplay:
         self.bar.__exit__(*exc)
 
     def __call__(self, event: Event) -> None:
+        from ..render import epoch_line
+        from ..train import Epoch, Step
+
         if self.task is None:
             self.task = self.bar.add_task("train", total=None, epoch=self.next_epoch, loss=0.0)
         if isinstance(event, Step):

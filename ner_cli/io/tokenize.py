@@ -88,8 +88,13 @@ def _trie_regex(words: list[str]) -> str:
     return body + ("?" if optional else "")
 
 
-def _build_pattern() -> re.Pattern[str]:
-    """Compile the token regex; group 1 is the whitespace gap, group 2 the token."""
+def _build_pattern(shortcuts: bool = True) -> re.Pattern[str]:
+    """Compile the token regex; group 1 is the whitespace gap, group 2 the token.
+
+    With `shortcuts`, two first alternatives take the commonest tokens at once: a run of ASCII letters and
+    digits, or one ASCII punctuation mark, standing alone before whitespace (or the end). Every rule below gives
+    such a run the same single token, so only the speed changes (a test compares both patterns).
+    """
     bmp, astral = _mark_classes()
     w = rf"[\w{bmp}]"
     nw = rf"(?!{w})"
@@ -97,8 +102,9 @@ def _build_pattern() -> re.Pattern[str]:
     clitic = "(?:[sdmSDM]|re|ve|ll|RE|VE|LL|Re|Ve|Ll)"
     join = rf"(?:[-\u2010\u2011]|(?<=\d)[.,:/](?=\d)|['’](?!(?:{clitic}|[tT]){nw}))"
     email = r"(?=[\w.+-]{0,64}@)(?:[.+-]\w+)*@[\w-]+(?:\.[\w-]+)+"
+    fast = [r"[A-Za-z0-9]++(?=\s|\Z)", r"[,.;:!?()\[\]{}\"$%&*+=<>|~^#@/](?=\s|\Z)"] if shortcuts else []
     token = "|".join(
-        [
+        fast + [
             r"(?:(?:https?|ftp)://|www\.)[^\s<>\"]*[^\s<>\".,;:!?'”’)\]}]",
             rf"{_trie_regex(sorted(ABBREVIATIONS))}\.",
             r"No(?:s)?\.(?=\s*\d)",
