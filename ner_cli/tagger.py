@@ -38,6 +38,7 @@ CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory f
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
+TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of per-type products
 TYPE_MAX_FLOATS = 12_000_000  # ... or its products would take more than 48 MB (memory stays flat)
 
 
@@ -143,8 +144,7 @@ class Tagger:
     def predict_ids(self, enc: Encoded) -> np.ndarray:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
         out = np.empty(len(enc.words), dtype=np.int64)
-        types = self._types(enc)
-        for s, e, a, b in self._chunks(enc):
+        for s, e, a, b, types in self._typed_chunks(enc):
             out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
         return out
 
@@ -152,9 +152,8 @@ class Tagger:
         """Like `predict_ids`, plus every entity (conlleval's chunks of the output, in order) as flat token
         (starts, ends exclusive) and its probability (`ner_cli.confidence`)."""
         out = np.empty(len(enc.words), dtype=np.int64)
-        types = self._types(enc)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for s, e, a, b in self._chunks(enc):
+        for s, e, a, b, types in self._typed_chunks(enc):
             S, lengths = self.scores(enc, a, b, types), enc.lengths[s:e]
             paths = self._paths(S, lengths)
             out[a:b] = paths if self._to_out is None else self._to_out[paths]
@@ -173,26 +172,44 @@ class Tagger:
         starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))
         return out, starts, ends, probs
 
-    @staticmethod
-    def _chunks(enc: Encoded):
-        """(first sentence, end sentence, first token, end token) of chunks of ~CHUNK_TOKENS whole sentences."""
+    def _typed_chunks(self, enc: Encoded):
+        """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
+        when scoring token by token is cheaper); a chunk never leaves its block."""
         starts = enc.starts
+        type_ids = np.empty(enc.words.shape, dtype=np.int32)
         s = 0
         while s < len(enc.lengths):
-            e = max(int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left")), s + 1)
+            f = max(int(np.searchsorted(starts, starts[s] + TYPE_BLOCK_TOKENS, side="left")), s + 1)
+            types = self._types(enc, int(starts[s]), int(starts[f - 1] + enc.lengths[f - 1]), type_ids)
+            for chunk in self._chunks(enc, s, f):
+                yield (*chunk, types)
+            s = f
+
+    @staticmethod
+    def _chunks(enc: Encoded, first: int = 0, last: int | None = None):
+        """(first sentence, end sentence, first token, end token) of chunks of ~CHUNK_TOKENS whole sentences,
+        over sentences first..last."""
+        starts = enc.starts
+        last = len(enc.lengths) if last is None else last
+        s = first
+        while s < last:
+            e = min(max(int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left")), s + 1), last)
             e = s + length_groups(enc.lengths[s:e], MAX_PADDED_TOKENS)[0][1]         # padding bounded too
             yield s, e, int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             s = e
 
-    def _types(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray] | None:
+    def _types(self, enc: Encoded, a: int = 0, b: int | None = None, type_ids: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray] | None:
         """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
-        when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper."""
-        if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or len(enc.words) < TYPE_MIN_TOKENS:
+        when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper.
+        Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`)."""
+        b = len(enc.words) if b is None else b
+        if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
             return None                                            # x holds more than word and casing rows
         n_cases = self.spec.n_cases
-        codes = enc.words.astype(np.int64) * n_cases               # (N, 2w+1) one code per (word, case)
+        codes = enc.words[a:b].astype(np.int64) * n_cases          # (n, 2w+1) one code per (word, case)
         if enc.cases is not None:
-            codes += enc.cases
+            codes += enc.cases[a:b]
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
         if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
@@ -205,7 +222,10 @@ class Tagger:
         if len(self._type_buffer) < size:
             self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
         P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
-        return P, self._type_index[codes]
+        if type_ids is None:
+            type_ids = np.empty(enc.words.shape, dtype=np.int32)
+        type_ids[a:b] = self._type_index[codes]
+        return P, type_ids
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Scores of tokens a..b of an encoded corpus, SCORE_ROWS rows at a time: `model.scores`, or with `types`
