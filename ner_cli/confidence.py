@@ -17,6 +17,7 @@ import numpy as np
 
 from .nn.crf import span_marginals
 from .nn.model import log_softmax, pad_by_lengths
+from .tags import tag_type
 
 
 def find_spans(out_ids: np.ndarray, lengths: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +45,7 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     if crf is None:
         S = log_softmax(S)
     index = {t: i for i, t in enumerate(labels)}
-    inside = np.array([index.get("I-" + t.partition("-")[2], -1) if t != "O" else -1 for t in labels])
+    inside = np.array([index.get("I-" + tag_type(t), -1) if t != "O" else -1 for t in labels])
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     s, e = starts, ends
     sentence = np.searchsorted(offsets, s, side="right") - 1

@@ -32,7 +32,7 @@ from .nn.model import (
     scores_from_types,
     type_products,
 )
-from .tags import iob2_label_map, transition_mask
+from .tags import iob2_label_map, tag_type, transition_mask
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
@@ -109,7 +109,7 @@ class Tagger:
         ids, starts, ends, probs = self.predict_ids_scored(enc)
         sentence = np.searchsorted(enc.starts, starts, side="right") - 1
         first = enc.starts[sentence]
-        type_of = [lab.partition("-")[2] for lab in self.out_labels]
+        type_of = [tag_type(lab) for lab in self.out_labels]
         entities: list[list[tuple[str, int, int, float]]] = [[] for _ in sentences]
         for k, a, b, t, p in zip(sentence.tolist(), (starts - first).tolist(), (ends - first).tolist(),
                                  ids[starts].tolist(), probs.tolist(), strict=True):

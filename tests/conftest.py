@@ -32,3 +32,17 @@ def sample_model(tmp_path_factory) -> Path:
     })
     train(cfg)
     return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A very small CRF model (fast to load thousands of times)."""
+    from ner_cli.config import build_config
+    from ner_cli.train import train
+
+    out = tmp_path_factory.mktemp("tiny") / "tiny.npz"
+    cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                        "model": {"hidden": 8, "dim": 8, "case_dim": 2, "loss": "crf", "window": 1},
+                        "train": {"epochs": 1, "seed": 1}, "output": {"path": str(out)}})
+    train(cfg)
+    return out

@@ -20,6 +20,19 @@ BUILTIN = ROOT / "ner_cli" / "models" / "en.npz"
 
 # ---- confidence -------------------------------------------------------------------------------------------
 
+
+def read_until_exit(pid: int, fd: int) -> bytes:
+    """Everything a pty child writes until it closes the terminal, then wait for it."""
+    seen = b""
+    try:
+        while chunk := os.read(fd, 65536):
+            seen += chunk
+    except OSError:                                                # EIO: the child closed the pty
+        pass
+    os.waitpid(pid, 0)
+    return seen
+
+
 def test_jsonl_entities_carry_scores_and_min_score_drops_the_unsure(sample_model):
     text = (SAMPLE / "raw.txt").read_text(encoding="utf-8")
     p = run("tag", "-", "--model", str(sample_model), "--format", "jsonl", input=text, check=True)
@@ -183,13 +196,7 @@ def test_terminal_stdin_gets_a_hint_and_no_spinner_on_the_results(sample_model, 
     while b"Lisbon\tB-LOC" not in seen and time.monotonic() < deadline:
         seen += os.read(fd, 4096)
     os.write(fd, b"\x04")                                          # Ctrl-D
-    try:
-        while chunk := os.read(fd, 4096):
-            seen += chunk
-    except OSError:
-        pass
-    os.waitpid(pid, 0)
-    text = seen.decode("utf-8", "replace")
+    text = (seen + read_until_exit(pid, fd)).decode("utf-8", "replace")
     assert "Ctrl-D ends it" in text and "Lisbon\tB-LOC" in text
     assert "lines tagged" not in text
 
@@ -266,14 +273,7 @@ def test_eval_errors_on_a_terminal_is_a_table(sample_model):
     if pid == 0:
         os.environ["COLUMNS"] = "160"
         os.execv(NER, [NER, "eval", str(sample_model), str(SAMPLE / "dev.txt"), "--errors"])
-    seen = b""
-    try:
-        while chunk := os.read(fd, 65536):
-            seen += chunk
-    except OSError:
-        pass
-    os.waitpid(pid, 0)
-    text = seen.decode("utf-8", "replace")
+    text = read_until_exit(pid, fd).decode("utf-8", "replace")
     assert "mistakes by type and kind" in text and "type+boundary" in text and "[PER " in text
     assert '"kind"' not in text                                    # not JSON lines
 

@@ -62,18 +62,6 @@ def error(result, code: int = 2) -> str:
     return result.output
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    from ner_cli.config import build_config
-    from ner_cli.train import train
-
-    out = tmp_path_factory.mktemp("tiny") / "tiny.npz"
-    cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
-                        "model": {"hidden": 8, "dim": 8, "case_dim": 2, "loss": "crf", "window": 1},
-                        "train": {"epochs": 1, "seed": 1}, "output": {"path": str(out)}})
-    train(cfg)
-    return out
-
 
 def model_parts(path: Path) -> tuple[dict, dict]:
     with np.load(path, allow_pickle=False) as z:

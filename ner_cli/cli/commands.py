@@ -159,7 +159,9 @@ def train(
             _stderr(line)
 
 
-class EvalFormat(StrEnum):
+class OutputFormat(StrEnum):
+    """text for people, json for machines (`ner eval`, `ner info`)."""
+
     text = "text"
     json = "json"
 
@@ -171,8 +173,8 @@ def eval_(
                                                "found as for `ner tag`.", metavar="[MODEL] FILE...")],
     model_opt: Annotated[str | None, typer.Option("--model", "-m", help="Model file (instead of the first "
                                                   "argument).")] = None,
-    fmt: Annotated[EvalFormat, typer.Option("--format", "-f", help="text: conlleval's report and a confusion "
-                                            "matrix; json: the same numbers for machines.")] = EvalFormat.text,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="text: conlleval's report and a confusion "
+                                            "matrix; json: the same numbers for machines.")] = OutputFormat.text,
     token_col: Annotated[int, typer.Option(help="Column of the token.")] = 0,
     tag_col: Annotated[int, typer.Option(help="Column of the gold tag (-1 = last).")] = -1,
     repair: Annotated[bool, typer.Option(help="Read invalid gold tag sequences as conlleval does "
@@ -211,12 +213,12 @@ def eval_(
             scored = score_file(tagger, data, token_col=token_col, tag_col=tag_col, repair=repair)
             _warn_disjoint_labels(tagger, scored.corpus, data)
             if errors:
-                _print_mistakes(stdout, scored, as_json=fmt == EvalFormat.json, name=data, several=len(files) > 1)
+                _print_mistakes(stdout, scored, as_json=fmt == OutputFormat.json, name=data, several=len(files) > 1)
                 continue
             ev = scored.evaluation
             if output is not None:
                 write_predictions(output, scored.corpus.words, scored.corpus.tags_as_written, scored.pred_written)
-            if fmt == EvalFormat.json:
+            if fmt == OutputFormat.json:
                 results.append({"model": str(model), "data": str(data), **ev.to_dict()})
                 continue
             head = f"== {data}\n" if len(files) > 1 else ""
@@ -280,7 +282,7 @@ def _warn_disjoint_labels(tagger, corpus, data: Path) -> None:
     """Entity types of the gold file that share nothing with the model's: every score will be 0; say why."""
     from ..tags import entity_types
 
-    gold = {t.partition("-")[2] for seq in corpus.tags for t in seq if t != "O"}
+    gold = set(entity_types(t for seq in corpus.tags for t in seq))
     known = {tagger.target} if tagger.target else set(entity_types(tagger.labels))
     if gold and known and not gold & known:
         _stderr(f"warning: {data} has entity types {', '.join(sorted(gold)[:10])}, the model knows "
@@ -449,17 +451,12 @@ def gradcheck(
             raise typer.Exit(1)
 
 
-class InfoFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 @app.command()
 def info(
     model: Annotated[str | None, typer.Argument(help="Model file. Default: as for `ner tag` ($NER_MODEL, the "
                                                 "only .npz under ./models/, the built-in English model).")] = None,
-    fmt: Annotated[InfoFormat, typer.Option("--format", "-f", help="text: tables; json: for machines.")
-                   ] = InfoFormat.text,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="text: tables; json: for machines.")
+                   ] = OutputFormat.text,
 ) -> None:
     """What a model file holds: task, loss, sizes, features, labels, scores, training history and config."""
     with user_errors():
@@ -475,7 +472,7 @@ def info(
         path, why = find_model(model)
         _, meta = load_model_arrays(path)
         facts = model_info(Path(path), meta, why)
-        if fmt == InfoFormat.json:
+        if fmt == OutputFormat.json:
             stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
             return
         print_info(facts, Console(highlight=False))

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tags import get_entities
+from ..tags import entity_types, get_entities
 
 __all__ = [
     "FORMATS",
@@ -309,7 +309,7 @@ def render_html(chunk: TaggedChunk) -> list[str]:
     from ..html import colours, html_line
 
     line_of, start, end, type_id, types = chunk_entities(chunk)
-    palette = colours({t.partition("-")[2] for t in chunk.labels if t != "O"})
+    palette = colours(set(entity_types(chunk.labels)))
     scores = chunk.scores.tolist() if chunk.scores is not None else None
     bounds = np.concatenate(([0], np.cumsum(np.bincount(line_of, minlength=len(chunk.lines))))).tolist()
     spans = [(types[t], s, e) for s, e, t in zip(start.tolist(), end.tolist(), type_id.tolist(), strict=True)]
