@@ -46,3 +46,22 @@ def tiny_model(tmp_path_factory) -> Path:
                         "train": {"epochs": 1, "seed": 1}, "output": {"path": str(out)}})
     train(cfg)
     return out
+
+
+@pytest.fixture(scope="module")
+def cli_invoke():
+    """invoke(args) -> Result, in process; the click command is built once (typer rebuilds it per invoke
+    otherwise)."""
+    import typer.main
+    import typer.testing
+
+    from ner_cli.cli.commands import app
+
+    command = typer.main.get_command(app)
+    runner = typer.testing.CliRunner()
+    original = typer.testing._get_command
+    typer.testing._get_command = lambda _app: command
+    try:
+        yield lambda args: runner.invoke(app, [str(a) for a in args])
+    finally:
+        typer.testing._get_command = original

@@ -29,14 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer.main
-import typer.testing
 import yaml
 from conftest import SAMPLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.cli.commands import app
 from ner_cli.config import load_config
 from ner_cli.io.conll import parse_conll_lines, read_conll
 from ner_cli.io.modelfile import META_KEY
@@ -50,16 +47,9 @@ NER = shutil.which("ner", path=str(Path(sys.executable).parent)) or "ner"
 # ---- in-process CLI ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def cli():
-    """invoke(args) -> Result; the click command is built once (typer rebuilds it per invoke otherwise)."""
-    command = typer.main.get_command(app)
-    runner = typer.testing.CliRunner()
-    original = typer.testing._get_command
-    typer.testing._get_command = lambda _app: command
-    try:
-        yield lambda args: runner.invoke(app, [str(a) for a in args])
-    finally:
-        typer.testing._get_command = original
+def cli(cli_invoke):
+    """invoke(args) -> Result (conftest's in-process runner)."""
+    return cli_invoke
 
 
 def clean(result, what: str) -> bool:

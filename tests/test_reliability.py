@@ -27,7 +27,6 @@ from conftest import SAMPLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ner_cli.cli.commands import app
 from ner_cli.errors import ConfigError, DataError, ModelFileError
 from ner_cli.io.conll import parse_conll_lines, read_conll
 from ner_cli.io.modelfile import META_KEY, load_model_arrays
@@ -36,15 +35,9 @@ NER = str(Path(sys.executable).parent / "ner")
 
 
 @pytest.fixture(scope="module")
-def cli():
-    command = typer.main.get_command(app)
-    runner = typer.testing.CliRunner()
-    original = typer.testing._get_command
-    typer.testing._get_command = lambda _app: command
-    try:
-        yield lambda *args: runner.invoke(app, [str(a) for a in args])
-    finally:
-        typer.testing._get_command = original
+def cli(cli_invoke):
+    """invoke(*args) -> Result (conftest's in-process runner)."""
+    return lambda *args: cli_invoke(args)
 
 
 def no_traceback(result) -> None:
