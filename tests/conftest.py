@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,22 @@ def cli_invoke():
         yield lambda args: runner.invoke(app, [str(a) for a in args])
     finally:
         typer.testing._get_command = original
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """About 1,900 lines (the sample's raw text, numbered, with blank and \\r\\n lines), for the cluster tests."""
+    raw = (SAMPLE / "raw.txt").read_text(encoding="utf-8").splitlines()
+    lines = [f"{line} ({i})" if i % 7 else "" for i in range(60) for line in raw]
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_bytes(("\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n").encode())
+    return path
+
+
+@pytest.fixture(scope="session")
+def ner_tag():
+    """One-process `ner tag --model MODEL --format FMT PATH` output, as bytes: what a cluster's output must equal."""
+    def run(model: Path, path: Path, fmt: str) -> bytes:
+        return subprocess.run([sys.executable, "-m", "ner_cli", "tag", "--model", str(model), "--format", fmt,
+                               str(path)], check=True, capture_output=True).stdout
+    return run

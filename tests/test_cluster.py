@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("distributed", reason="needs the dask extra: pip install -e '.[dask]'")
@@ -15,8 +11,6 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 from ner_cli.api import tag_bag  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
 def client():
@@ -25,24 +19,8 @@ def client():
         yield c
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """About 1,900 lines (the sample's raw text, numbered, with blank and \\r\\n lines): several 16 kB blocks."""
-    raw = (ROOT / "data" / "sample" / "raw.txt").read_text(encoding="utf-8").splitlines()
-    lines = [f"{line} ({i})" if i % 7 else "" for i in range(60) for line in raw]
-    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
-    path.write_bytes(("\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n").encode())
-    return path
-
-
-def ner_tag(model: Path, path: Path, fmt: str) -> bytes:
-    """One-process `ner tag` output."""
-    return subprocess.run([sys.executable, "-m", "ner_cli", "tag", "--model", str(model), "--format", fmt,
-                           str(path)], check=True, capture_output=True).stdout
-
-
 @pytest.mark.parametrize("fmt", ["jsonl", "conll"])
-def test_local_cluster_output_equals_ner_tag(client, corpus, sample_model, tmp_path, fmt):
+def test_local_cluster_output_equals_ner_tag(client, corpus, sample_model, tmp_path, fmt, ner_tag):
     # -- the README's recipe (Beyond one process), with local paths --
     lines = db.read_text(str(corpus), blocksize="16kB")
     tag_bag(lines, str(sample_model), fmt=fmt).to_textfiles(str(tmp_path / f"*.{fmt}"), last_endline=True)
