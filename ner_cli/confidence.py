@@ -44,6 +44,20 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     S = np.asarray(S, dtype=np.float64)
     if crf is None:
         S = log_softmax(S)
+    rows = span_rows(lengths, paths, starts, ends, labels, scheme)
+    S_pad, _, _ = pad_by_lengths(S, None, np.asarray(lengths))
+    if crf is None:
+        return span_marginals(S_pad, lengths, rows)
+    start_ok, trans_ok, end_ok = masks if masks is not None else (None, None, None)
+    A, A_start, A_end = crf
+    return span_marginals(S_pad, lengths, rows, A, A_start, A_end, allowed=trans_ok, start_ok=start_ok,
+                          end_ok=end_ok)
+
+
+def span_rows(lengths: np.ndarray, paths: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: list[str],
+              scheme: str) -> np.ndarray:
+    """The (n, 7) rows (sentence, s, e, first, mid, last, stop) that `nn.crf.span_marginals` takes for spans
+    [starts, ends) over a chunk's flat tokens, their tags read off the decoded `paths` (ids into `labels`)."""
     index = {t: i for i, t in enumerate(labels)}
     inside = np.array([index.get("I-" + tag_type(t), -1) if t != "O" else -1 for t in labels])
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
@@ -53,14 +67,7 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     first, last = paths[s], paths[e - 1]
     mid = np.where(n >= 3, paths[np.minimum(s + 1, len(paths) - 1)], first)
     stop = inside[last] if scheme == "IOB2" else np.full(len(s), -1)
-    rows = np.stack([sentence, s - offsets[sentence], e - offsets[sentence], first, mid, last, stop], axis=1)
-    S_pad, _, _ = pad_by_lengths(S, None, np.asarray(lengths))
-    if crf is None:
-        return span_marginals(S_pad, lengths, rows)
-    start_ok, trans_ok, end_ok = masks if masks is not None else (None, None, None)
-    A, A_start, A_end = crf
-    return span_marginals(S_pad, lengths, rows, A, A_start, A_end, allowed=trans_ok, start_ok=start_ok,
-                          end_ok=end_ok)
+    return np.stack([sentence, s - offsets[sentence], e - offsets[sentence], first, mid, last, stop], axis=1)
 
 
 def binary_span_scores(s: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

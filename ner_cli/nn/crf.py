@@ -339,6 +339,7 @@ def span_marginals(
     allowed: np.ndarray | None = None,
     start_ok: np.ndarray | None = None,
     end_ok: np.ndarray | None = None,
+    scaled: bool = True,
 ) -> np.ndarray:
     """p(span) for each span: the probability that the path has exactly the span's tags, by forward-backward.
 
@@ -355,7 +356,10 @@ def span_marginals(
 
     Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
     of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
-    those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
+    those of the constrained lattice. Only the sentences that hold a span are computed. With `scaled` (the
+    default) the tables are `_scaled_tables`' probability-space ones (`_span_probs_scaled`); without, or when a
+    scaled sum underflows, the log-space ones (`_span_probs_log`). All in float64; returns (n,) float64
+    in [0, 1].
     """
     S = np.asarray(S, dtype=np.float64)
     B, T, C = S.shape
@@ -363,19 +367,70 @@ def span_marginals(
     if len(spans) == 0:
         return np.zeros(0)
     lengths = np.asarray(lengths, dtype=np.int64)
-    mask = lengths_to_mask(lengths, T)
+    b, s, e = spans[:, 0], spans[:, 1], spans[:, 2]
+    if np.any(e - s < 1) or np.any(e > lengths[b]) or np.any(s < 0):
+        raise ValueError("every span needs 0 <= s < e <= sentence length")
+    held, b = np.unique(b, return_inverse=True)                    # only the sentences that hold a span
+    lengths = lengths[held]
+    S = S[held, :int(lengths.max())]
+    spans = np.column_stack([b, spans[:, 1:]])
     trans = with_constraints(A, allowed, (C, C))
     start = with_constraints(A_start, start_ok, (C,))
     end = with_constraints(A_end, end_ok, (C,))
+    if scaled:
+        tables = _scaled_tables(S, lengths_to_mask(lengths, S.shape[1]), lengths, trans, start, end)
+        p = None if tables is None else _span_probs_scaled(tables[1], lengths, spans)
+        if p is not None and not np.isnan(p).any():               # nan: a sum underflowed to 0 / 0
+            return p
+    return _span_probs_log(S, lengths, spans, trans, start, end)
+
+
+def _span_probs_scaled(tables: tuple[np.ndarray, ...], lengths: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """`span_marginals` from the scaled tables (a, b, P, Et) of `_scaled_tables`: no log Z, no scales needed.
+
+    The posterior over paths is a Markov chain: p(y_s = i) = a_s[i] b_s[i] / (a_s · b_s), and the step
+    q_t(i -> j) = Et[i, j] P_t[j] b_t[j] / Σ_j' Et[i, j'] P_t[j'] b_t[j']. So
+    p(span) = p(y_s = first) · Π_{s<t<e} q_t(y_{t-1} -> y_t) · Σ_{j != stop} q_e(last -> j),
+    the last factor 1 when the span ends its sentence or has no stop tag. Every factor is a ratio of sums of
+    positive terms (no cancellation); the product is summed in logs, over all spans' inner steps at once.
+    """
+    a, b, P, Et = tables
+    sent, s, e, first, mid, last, stop = spans.T
+    ab = a[sent, s] * b[sent, s]                                   # (n, C)
+    n_inner = e - s - 1                                            # the steps into s+1, ..., e-1
+    k = np.repeat(np.arange(len(s)), n_inner)                      # (K,) the span of each inner step
+    t = s[k] + 1 + np.arange(len(k)) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)   # (K,) its token
+    prev = np.where(t - 1 == s[k], first[k], mid[k])
+    cur = np.where(t == e[k] - 1, last[k], mid[k])
+    j = np.flatnonzero((stop >= 0) & (e < lengths[sent]))         # spans with a stop tag and a token after them
+    w = Et[last[j]] * P[sent[j], e[j]] * b[sent[j], e[j]]          # (m, C) their step e-1 -> e, unnormalised
+    w_go = w.copy()
+    w_go[np.arange(len(j)), stop[j]] = 0.0                         # ... to any tag but `stop`
+    with np.errstate(divide="ignore", invalid="ignore"):           # a forbidden span: p = 0, log 0 = -inf
+        log_p = np.log(ab[np.arange(len(s)), first] / ab.sum(axis=1))
+        log_p += np.bincount(k, np.log(_step_probs(Et, P[sent[k], t] * b[sent[k], t], prev, cur)),
+                             minlength=len(s))
+        log_p[j] += np.log(w_go.sum(axis=1) / w.sum(axis=1))
+    return np.clip(np.exp(log_p), 0.0, 1.0)
+
+
+def _step_probs(Et: np.ndarray, v: np.ndarray, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """q(prev -> cur) = Et[prev, cur] v[cur] / Σ_j Et[prev, j] v[j] for rows v = P_t ∘ b_t (K, C)."""
+    return Et[prev, cur] * v[np.arange(len(v)), cur] / (Et[prev] * v).sum(axis=1)
+
+
+def _span_probs_log(S: np.ndarray, lengths: np.ndarray, spans: np.ndarray, trans: np.ndarray, start: np.ndarray,
+                    end: np.ndarray) -> np.ndarray:
+    """`span_marginals` from the log-space tables (`log_forward`, `log_backward`): exact at any length."""
+    B, T, C = S.shape
+    mask = lengths_to_mask(lengths, T)
     alpha, a_scale = log_forward(S, mask, trans, start)            # (B, T, C) rescaled, (B, T) its log scales
     beta, b_scale = log_backward(S, mask, trans, end, with_scale=True)
-    L = lengths[spans[:, 0]]
     rows, last_t = np.arange(B), np.maximum(lengths - 1, 0)
     log_z = a_scale[rows, last_t] + _lse(alpha[rows, last_t] + end, axis=1)       # (B,)
     b, s, e, first, mid, last, stop = spans.T
+    L = lengths[b]
     n = e - s
-    if np.any(n < 1) or np.any(e > L) or np.any(s < 0):
-        raise ValueError("every span needs 0 <= s < e <= sentence length")
     cum = np.concatenate([np.zeros((B, 1, C)), np.cumsum(S, axis=1)], axis=1)      # cum[:, t] = Σ_{t'<t} S
     head = alpha[b, s, first] + a_scale[b, s]                       # log alpha_s[first], includes S_s[first]
     inner_emit = np.where(n >= 3, cum[b, np.maximum(e - 1, 0), mid] - cum[b, s + 1, mid], 0.0) \
