@@ -21,20 +21,17 @@ from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
 from .nn.model import (
-    MAX_PADDED_TOKENS,
     ModelSpec,
     Params,
-    length_groups,
     log_softmax,
     lookup_tables,
-    pad_by_lengths,
     scores,
     scores_from_types,
     type_products,
 )
 from .tags import iob2_label_map, tag_type, transition_mask
 
-CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
+CHUNK_TOKENS = 32768  # tokens decoded together (whole sentences, never padded): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
@@ -194,7 +191,6 @@ class Tagger:
         s = first
         while s < last:
             e = min(max(int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left")), s + 1), last)
-            e = s + length_groups(enc.lengths[s:e], MAX_PADDED_TOKENS)[0][1]         # padding bounded too
             yield s, e, int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             s = e
 
@@ -259,10 +255,8 @@ class Tagger:
         else:
             S = log_softmax(S)                                     # path score = Σ log p(tag)
             trans = start = end = None
-        S_pad, _, mask = pad_by_lengths(S, None, lengths)
-        paths = decode.viterbi_batch(S_pad, lengths, trans=trans, start=start, end=end,
-                                     allowed=trans_ok, start_ok=start_ok, end_ok=end_ok)
-        return paths[mask]
+        return decode.viterbi_flat(S, lengths, trans=trans, start=start, end=end, allowed=trans_ok,
+                                   start_ok=start_ok, end_ok=end_ok)
 
 
 def _check_sentences(sentences: object) -> None:
