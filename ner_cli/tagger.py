@@ -36,7 +36,7 @@ SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough 
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
 TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of per-type products
-TYPE_MAX_FLOATS = 12_000_000  # ... or its products would take more than 48 MB (memory stays flat)
+TYPE_MAX_FLOATS = 24_000_000  # products kept across chunks (`TypeTable`): at most 96 MB, memory stays flat
 
 
 class Tagger:
@@ -65,8 +65,7 @@ class Tagger:
         else:
             self.out_labels, to_out = iob2_label_map(self.labels)
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
-        self._type_index: np.ndarray | None = None               # (word, case) code -> type id, reused per chunk
-        self._type_buffer = np.empty(0, dtype=np.float32)         # room for type_products, reused per chunk
+        self._type_table: TypeTable | None = None                 # per-type products, kept across chunks
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
 
     @classmethod
@@ -198,30 +197,27 @@ class Tagger:
                ) -> tuple[np.ndarray, np.ndarray] | None:
         """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
         when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper.
-        Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`)."""
+        Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`).
+        P is the tagger's `TypeTable`, which keeps the products of earlier chunks' types."""
         b = len(enc.words) if b is None else b
         if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
             return None                                            # x holds more than word and casing rows
-        n_cases = self.spec.n_cases
-        codes = enc.words[a:b].astype(np.int64) * n_cases          # (n, 2w+1) one code per (word, case)
+        codes = enc.words[a:b].astype(np.int64) * self.spec.n_cases   # (n, 2w+1) one code per (word, case)
         if enc.cases is not None:
             codes += enc.cases[a:b]
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
-        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
+        if self._type_table is None:
+            capacity = TYPE_MAX_FLOATS // (self.spec.width * self.spec.hidden)
+            self._type_table = TypeTable(self.params, self.spec, capacity, enc.cases is not None)
+        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) > self._type_table.capacity:
             return None
-        if self._type_index is None:
-            self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
-        self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
-        cases = uniq % n_cases if enc.cases is not None else None
-        size = len(uniq) * self.spec.width * self.spec.hidden
-        if len(self._type_buffer) < size:
-            self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
-        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
+        table = self._type_table
+        table.add(uniq)
         if type_ids is None:
             type_ids = np.empty(enc.words.shape, dtype=np.int32)
-        type_ids[a:b] = self._type_index[codes]
-        return P, type_ids
+        type_ids[a:b] = table.slot[codes]
+        return table.P, type_ids
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Scores of tokens a..b of an encoded corpus, SCORE_ROWS rows at a time: `model.scores`, or with `types`
@@ -257,6 +253,56 @@ class Tagger:
             trans = start = end = None
         return decode.viterbi_flat(S, lengths, trans=trans, start=start, end=end, allowed=trans_ok,
                                    start_ok=start_ok, end_ok=end_ok)
+
+
+class TypeTable:
+    """First-layer products of (word, case) types (`model.type_products`), kept across chunks: a chunk computes
+    the products of only the types no earlier chunk had. Type code = word id · n_cases + case id; `slot[code]` is
+    its type id (rows (2w+1)·id .. of P), -1 when absent. At most `capacity` types: when a chunk's new types do
+    not fit, the least recently used quarter of the table makes room (frequent words stay)."""
+
+    def __init__(self, params: Params, spec: ModelSpec, capacity: int, cased: bool) -> None:
+        self.params, self.spec, self.capacity, self.cased = params, spec, capacity, cased
+        self.slot = np.full(spec.vocab_size * spec.n_cases, -1, dtype=np.int32)
+        self.codes = np.empty(capacity, dtype=np.int64)           # the code of each type id
+        self.used = np.zeros(capacity, dtype=np.int64)            # the last `add` that used each type id
+        self.P = np.empty((capacity * spec.width, spec.hidden), dtype=params["W"].dtype)
+        self.size = 0                                              # type ids handed out so far
+        self.free = np.zeros(0, dtype=np.int64)                    # ... and those evicted since
+        self.clock = 0
+
+    def add(self, codes: np.ndarray) -> None:
+        """Products for every code of `codes` (distinct, at most `capacity` of them), computing only new ones."""
+        self.clock += 1
+        ids = self.slot[codes]
+        self.used[ids[ids >= 0]] = self.clock
+        new = codes[ids < 0]
+        if len(new) == 0:
+            return
+        ids = self._room(len(new))
+        n_cases = self.spec.n_cases
+        products = type_products(self.params, self.spec, new // n_cases, new % n_cases if self.cased else None)
+        self.P.reshape(self.capacity, -1)[ids] = products.reshape(len(new), -1)
+        self.slot[new] = ids
+        self.codes[ids] = new
+        self.used[ids] = self.clock
+
+    def _room(self, k: int) -> np.ndarray:
+        """k free type ids: never used ones first, else evicted ones (a quarter of the table at least, least
+        recently used first, never one the current `add` uses)."""
+        fresh = np.arange(self.size, min(self.size + k, self.capacity))
+        self.size += len(fresh)
+        self.used[fresh] = self.clock                              # (taken: not a victim below)
+        if len(fresh) < k and len(self.free) < k - len(fresh):
+            idle = np.flatnonzero(self.used < self.clock)           # (the table is full: all ids handed out)
+            m = min(max(k, self.capacity // 4), len(idle))
+            victims = idle[np.argpartition(self.used[idle], m - 1)[:m]] if m < len(idle) else idle
+            self.slot[self.codes[victims]] = -1
+            self.used[victims] = np.iinfo(np.int64).max            # free: never a victim again until reused
+            self.free = np.concatenate([self.free, victims])
+        take = k - len(fresh)
+        ids, self.free = np.concatenate([fresh, self.free[:take]]), self.free[take:]
+        return ids
 
 
 def _check_sentences(sentences: object) -> None:

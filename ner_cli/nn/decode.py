@@ -182,6 +182,8 @@ def _viterbi_packed(S: np.ndarray, lengths: np.ndarray, trans: np.ndarray | None
     st = with_constraints(start, start_ok, (C,)).astype(dtype)
     en = with_constraints(end, end_ok, (C,)).astype(dtype)
     packed = pack(lengths)
+    if packed.steps == 0:
+        return np.zeros(0, dtype=np.int64)
     S = S[packed.index].astype(dtype, copy=False)                  # (N, C) time-major
     delta = np.empty_like(S)                                       # delta_t of every sentence, packed
     delta[packed.step(0)] = st + S[packed.step(0)]
