@@ -269,6 +269,7 @@ class TypeTable:
         self.P = np.empty((capacity * spec.width, spec.hidden), dtype=params["W"].dtype)
         self.size = 0                                              # type ids handed out so far
         self.free = np.zeros(0, dtype=np.int64)                    # ... and those evicted since
+        self.scratch = np.empty(0, dtype=self.P.dtype)             # room for one chunk's new products
         self.clock = 0
 
     def add(self, codes: np.ndarray) -> None:
@@ -280,8 +281,11 @@ class TypeTable:
         if len(new) == 0:
             return
         ids = self._room(len(new))
-        n_cases = self.spec.n_cases
-        products = type_products(self.params, self.spec, new // n_cases, new % n_cases if self.cased else None)
+        n_cases, size = self.spec.n_cases, len(new) * self.spec.width * self.spec.hidden
+        if len(self.scratch) < size:                               # one buffer, reused: no fresh pages per chunk
+            self.scratch = np.empty(int(size * 1.25), dtype=self.P.dtype)
+        products = type_products(self.params, self.spec, new // n_cases, new % n_cases if self.cased else None,
+                                 self.scratch)
         self.P.reshape(self.capacity, -1)[ids] = products.reshape(len(new), -1)
         self.slot[new] = ids
         self.codes[ids] = new
