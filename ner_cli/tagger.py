@@ -28,6 +28,7 @@ from .nn.model import (
     scores,
     scores_from_types,
     type_products,
+    type_rows,
 )
 from .tags import iob2_label_map, tag_type, transition_mask
 
@@ -172,7 +173,7 @@ class Tagger:
         """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
         when scoring token by token is cheaper); a chunk never leaves its block."""
         starts = enc.starts
-        type_ids = np.empty(enc.words.shape, dtype=np.int32)
+        type_ids = np.empty(enc.words.shape[::-1], dtype=np.intp)
         s = 0
         while s < len(enc.lengths):
             f = max(int(np.searchsorted(starts, starts[s] + TYPE_BLOCK_TOKENS, side="left")), s + 1)
@@ -195,10 +196,10 @@ class Tagger:
 
     def _types(self, enc: Encoded, a: int = 0, b: int | None = None, type_ids: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
-        when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper.
-        Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`).
-        P is the tagger's `TypeTable`, which keeps the products of earlier chunks' types."""
+        """The (word, case) types of an encoded chunk for `model.type_products`: (P, rows of P per window slot,
+        (2w+1, N) from `model.type_rows`), or None when x has other tables (suffix, document, gazetteer,
+        characters) or scoring token by token is cheaper. Only tokens a..b are typed; their rows go to columns
+        a..b of `type_ids`. P is the tagger's `TypeTable`, which keeps the products of earlier chunks' types."""
         b = len(enc.words) if b is None else b
         if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
             return None                                            # x holds more than word and casing rows
@@ -215,8 +216,8 @@ class Tagger:
         table = self._type_table
         table.add(uniq)
         if type_ids is None:
-            type_ids = np.empty(enc.words.shape, dtype=np.int32)
-        type_ids[a:b] = table.slot[codes]
+            type_ids = np.empty(enc.words.shape[::-1], dtype=np.intp)
+        type_ids[:, a:b] = type_rows(table.slot[codes], self.spec)
         return table.P, type_ids
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -227,7 +228,8 @@ class Tagger:
 
         if types is not None:
             P, ids = types
-            blocks = [scores_from_types(self.params, self.spec, P, rows(ids, i)) for i in range(a, b, SCORE_ROWS)]
+            blocks = [scores_from_types(self.params, self.spec, P, ids[:, i:min(i + SCORE_ROWS, b)])
+                      for i in range(a, b, SCORE_ROWS)]
         else:
             blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
                              rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
