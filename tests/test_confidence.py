@@ -154,3 +154,17 @@ def test_scaled_span_marginals_equal_log_space(seed, n_sent, max_len, spread, sc
     kw = {"allowed": allowed, "start_ok": start_ok, "end_ok": end_ok}
     np.testing.assert_allclose(span_marginals(*args, **kw), span_marginals(*args, **kw, scaled=False),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_underflowing_probability_space_falls_back_to_log_space():
+    """Transitions so unlikely (800 nats) that exp() of them is 0 in float64 leave the probability-space tables
+    without a path: `_packed_tables` gives up, and span_marginals gives what the log-space path gives."""
+    from ner_cli.nn.crf import _packed_tables
+
+    S = np.array([[[0.0, -900.0], [-900.0, 0.0], [0.0, -900.0], [-900.0, 0.0]]])   # (1, 4, 2)
+    A = np.array([[0.0, -800.0], [-800.0, 0.0]])                   # staying free, switching 800 nats
+    st, en = np.zeros(2), np.zeros(2)
+    assert _packed_tables(S[0], np.array([4]), A, st, en) is None
+    rows = np.array([(0, s, e, y, y, y, -1) for s in range(4) for e in range(s + 1, 5) for y in (0, 1)])
+    np.testing.assert_array_equal(span_marginals(S, np.array([4]), rows, A, st, en),
+                                  span_marginals(S, np.array([4]), rows, A, st, en, scaled=False))

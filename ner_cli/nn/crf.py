@@ -397,44 +397,59 @@ def span_marginals_flat(
     trans = with_constraints(A, allowed, (C, C))
     start = with_constraints(A_start, start_ok, (C,))
     end = with_constraints(A_end, end_ok, (C,))
-    if scaled:
-        p = _span_probs_scaled(_packed_tables(S, lengths, trans, start, end), lengths, spans)
-        if not np.isnan(p).any():                                  # nan: a sum underflowed, 0 / 0
-            return p
+    tables = _packed_tables(S, lengths, trans, start, end) if scaled else None
+    if tables is not None:
+        return _span_probs_scaled(tables, lengths, spans)
     return _span_probs_log(S, lengths, spans, trans, start, end)
 
 
+RESCALE_STEPS = 8      # `_packed_tables` rescales its rows every 8 steps: a row's sum changes at most 9x a step
+SMALLEST_SUM = 1e-290  # ... and gives up (the log-space path takes over) if a sum came near float64's subnormals
+
+
 def _packed_tables(S: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray
-                   ) -> tuple[Packed, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> tuple[Packed, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Scaled forward-backward in probability space (as `_scaled_tables`) over the time-major `Packed` layout of
-    sentences given flat: (packed, a, b, P, Et), the tables (N, C) in packed row order.
+    sentences given flat: (packed, a, b, P, Et), the tables (N, C) in packed row order, or None if a row's sum
+    came near underflow (the caller then uses log space).
 
     P = exp(S - max_j S) per row, Et = exp(A - max A); a_1 ∝ exp(start) ∘ P_1, a_t ∝ (a_{t-1} @ Et) ∘ P_t;
-    b_L ∝ exp(end), b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ; every row scaled to sum 1. Each step is one product over
-    the contiguous rows of the sentences still running. A sum that underflows to 0 leaves nan rows.
+    b_L ∝ exp(end), b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ. Each step is one product over the contiguous rows of the
+    sentences still running. Every use of a row (`_span_probs_scaled`) is a ratio within it, so rows need no
+    common scale: they are rescaled to sum 1 only every RESCALE_STEPS steps, to stay far from underflow.
     """
     packed = pack(lengths)
     P = S[packed.index]
     P = np.exp(P - P.max(axis=1, keepdims=True))                   # (N, C), max 1 per row
     Et = np.exp(trans - trans.max())                               # (C, C)
     a = np.empty_like(P)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rows = packed.step(0)
-        a[rows] = np.exp(start - start.max()) * P[rows]
-        a[rows] /= a[rows].sum(axis=1, keepdims=True)
-        for t in range(1, packed.steps):
-            prev, rows = packed.step(t - 1), packed.step(t)
-            new = (a[prev.start:prev.start + rows.stop - rows.start] @ Et) * P[rows]
-            a[rows] = new / new.sum(axis=1, keepdims=True)
-        exp_end = np.exp(end - end.max())
-        b = np.empty_like(P)
-        b[:] = exp_end / exp_end.sum()                             # b_t at every sentence's last token
-        Et_T = Et.T
-        for t in range(packed.steps - 2, -1, -1):
-            rows, nxt = packed.step(t), packed.step(t + 1)
-            new = (P[nxt] * b[nxt]) @ Et_T                         # the sentences with a token after t
-            b[rows.start:rows.start + len(new)] = new / new.sum(axis=1, keepdims=True)
+    a[packed.step(0)] = np.exp(start - start.max()) * P[packed.step(0)]
+    for t in range(1, packed.steps):
+        prev, rows = packed.step(t - 1), packed.step(t)
+        np.multiply(a[prev.start:prev.start + rows.stop - rows.start] @ Et, P[rows], out=a[rows])
+        if t % RESCALE_STEPS == 0 and not _rescaled(a[rows]):
+            return None
+    b = np.empty_like(P)
+    b[:] = np.exp(end - end.max())                                 # b_t at every sentence's last token
+    Et_T = Et.T
+    for t in range(packed.steps - 2, -1, -1):
+        rows, nxt = packed.step(t), packed.step(t + 1)
+        n = nxt.stop - nxt.start                                   # the sentences with a token after t
+        np.matmul(P[nxt] * b[nxt], Et_T, out=b[rows.start:rows.start + n])
+        if t % RESCALE_STEPS == 0 and not _rescaled(b[rows.start:rows.start + n]):
+            return None
+    if not (_rescaled(a) and _rescaled(b)):
+        return None
     return packed, a, b, P, Et
+
+
+def _rescaled(rows: np.ndarray) -> bool:
+    """Rows (n, C) scaled in place to sum 1; False (and left as they are) if a sum is below SMALLEST_SUM or nan."""
+    sums = rows.sum(axis=1, keepdims=True)
+    if not (sums >= SMALLEST_SUM).all():
+        return False
+    rows /= sums
+    return True
 
 
 def _span_probs_scaled(tables: tuple[Packed, np.ndarray, np.ndarray, np.ndarray, np.ndarray], lengths: np.ndarray,
