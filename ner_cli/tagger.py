@@ -171,7 +171,8 @@ class Tagger:
 
     def _typed_chunks(self, enc: Encoded):
         """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
-        when scoring token by token is cheaper); a chunk never leaves its block."""
+        when scoring token by token is cheaper); a chunk never leaves its block. Score each chunk before asking
+        for the next: the next block's types may take the `TypeTable` rows of this one's."""
         starts = enc.starts
         type_ids = np.empty(enc.words.shape[::-1], dtype=np.intp)
         s = 0
