@@ -294,38 +294,48 @@ def bench_startup(model: Path, repeats: int) -> dict[str, list[float]]:
 
 STAGES_CODE = r"""
 import json, sys, time
+import numpy as np
+from ner_cli.confidence import find_spans, span_scores
 from ner_cli.io.tokenize import tokenize_chunk
 from ner_cli.io.writers import RENDERERS, TaggedChunk
-from ner_cli.pipeline import CHUNK_LINES, format_lines, line_documents
-from ner_cli import tagger as tagger_mod
+from ner_cli.pipeline import CHUNK_LINES, format_lines, line_documents, wants_scores
+from ner_cli.tagger import Tagger
 model, text, n_lines, fmt, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-t = tagger_mod.Tagger.load(model)
+t = Tagger.load(model)
 with open(text, encoding="utf-8") as f:
     lines = [line.rstrip("\n") for _, line in zip(range(n_lines), f)]
-cpu = dict.fromkeys(["tokenize", "featurize", "score", "decode", "render"], 0.0)
+scored = wants_scores(fmt)                          # jsonl and html show each entity's probability
+cpu = dict.fromkeys(["tokenize", "featurize", "score", "decode"] + ["entity scores"] * scored + ["render"], 0.0)
+crf = (t.params["A"], t.params["A_start"], t.params["A_end"]) if t.spec.loss == "crf" else None
+masks = t._masks if crf is not None and t.decoding == "viterbi" else None
 clock = time.process_time
 for rep in range(repeats):
-    for a in range(0, len(lines), CHUNK_LINES):     # pipeline.tag_chunk and Tagger.predict_ids, stage by stage
+    for a in range(0, len(lines), CHUNK_LINES):     # pipeline.tag_chunk and Tagger.predict_ids(_scored), stage by stage
         batch = lines[a:a + CHUNK_LINES]
         c0 = clock(); chunk = tokenize_chunk(batch); lengths = chunk.counts[chunk.counts > 0]
         c1 = clock(); docs = line_documents(batch)[chunk.counts > 0]
         enc = t.featurizer.encode_flat(chunk.tokens, lengths, docs=docs)
-        c2 = clock(); types = t._types(enc); cpu["score"] += clock() - c2
-        ids, starts, s = [], enc.starts, 0
-        while s < len(enc.lengths):
-            e = max(int(starts.searchsorted(starts[s] + tagger_mod.CHUNK_TOKENS, side="left")), s + 1)
-            lo, hi = int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
+        cpu["tokenize"] += c1 - c0; cpu["featurize"] += clock() - c1
+        ids, probs, typed = np.empty(len(enc.words), dtype=np.int64), [], t._typed_chunks(enc)
+        while True:                                 # each chunk scored before the next one's types (as the tagger does)
+            c2 = clock(); item = next(typed, None); cpu["score"] += clock() - c2
+            if item is None:
+                break
+            s, e, lo, hi, types = item
             c3 = clock(); S = t.scores(enc, lo, hi, types); c4 = clock()
-            ids.append(t._decode(S, enc.lengths[s:e])); c5 = clock()
+            paths = t._paths(S, enc.lengths[s:e]); ids[lo:hi] = t._to_out[paths]; c5 = clock()
             cpu["score"] += c4 - c3; cpu["decode"] += c5 - c4
-            s = e
+            if scored:
+                starts, ends = find_spans(ids[lo:hi], enc.lengths[s:e], t.out_labels)
+                probs.append(span_scores(S, enc.lengths[s:e], paths, starts, ends, labels=t.labels, scheme=t.scheme,
+                                         crf=crf, masks=masks))
+                cpu["entity scores"] += clock() - c5
         c6 = clock()
-        import numpy as np
-        tagged = TaggedChunk(batch, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths,
-                             np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), t.out_labels)
+        tagged = TaggedChunk(batch, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, ids, t.out_labels,
+                             np.concatenate(probs) if scored and probs else (np.zeros(0) if scored else None))
         out = RENDERERS[fmt](tagged)
         c7 = clock()
-        cpu["tokenize"] += c1 - c0; cpu["featurize"] += c2 - c1; cpu["render"] += c7 - c6
+        cpu["render"] += c7 - c6
         if rep == 0:
             assert out == format_lines(t, batch, fmt, False), "the staged path must be the pipeline's"
 n_tok = sum(int(c.counts.sum()) for c in [tokenize_chunk(lines)]) * repeats
@@ -334,7 +344,8 @@ print(json.dumps({"cpu": cpu, "tokens": n_tok}))
 
 
 def bench_stages(model: Path, text: Path, n_lines: int, fmt: str, repeats: int) -> dict[str, Any]:
-    """CPU seconds of each stage of `ner tag` (tokenize, featurize, score, decode, render) on the first lines."""
+    """CPU seconds of each stage of `ner tag` (tokenize, featurize, score, decode, entity scores for the formats
+    that show them, render) on the first lines."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", STAGES_CODE, str(model), str(text), str(n_lines), fmt, str(repeats)],
                          cwd=REPO, env=env, capture_output=True, text=True, check=True)

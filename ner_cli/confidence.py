@@ -1,7 +1,7 @@
 """How sure the tagger is of each entity it found: a probability per predicted entity span.
 
 - CRF models: the span marginal from forward-backward over the constrained lattice the decoder uses
-  (`ner_cli.nn.crf.span_marginals`): p(the path has exactly this span's tags, and the entity ends there).
+  (`ner_cli.nn.crf.span_marginals_flat`): p(the path has exactly this span's tags, and the entity ends there).
 - softmax models: the same quantity under the per-token softmax distribution (tokens independent):
   p(first tag) · Π p(inside tags) · (1 − p(the entity goes on at the next token)).
 - binary models: Π σ(s_t) over the run, times 1 − σ(s) of the tokens just before and after it.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn.crf import span_marginals
-from .nn.model import log_softmax, pad_by_lengths
+from .nn.crf import span_marginals_flat
+from .nn.model import log_softmax
 from .tags import tag_type
 
 
@@ -44,6 +44,19 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     S = np.asarray(S, dtype=np.float64)
     if crf is None:
         S = log_softmax(S)
+    rows = span_rows(lengths, paths, starts, ends, labels, scheme)
+    if crf is None:
+        return span_marginals_flat(S, lengths, rows)
+    start_ok, trans_ok, end_ok = masks if masks is not None else (None, None, None)
+    A, A_start, A_end = crf
+    return span_marginals_flat(S, lengths, rows, A, A_start, A_end, allowed=trans_ok, start_ok=start_ok,
+                               end_ok=end_ok)
+
+
+def span_rows(lengths: np.ndarray, paths: np.ndarray, starts: np.ndarray, ends: np.ndarray, labels: list[str],
+              scheme: str) -> np.ndarray:
+    """The (n, 7) rows (sentence, s, e, first, mid, last, stop) that `nn.crf.span_marginals` takes for spans
+    [starts, ends) over a chunk's flat tokens, their tags read off the decoded `paths` (ids into `labels`)."""
     index = {t: i for i, t in enumerate(labels)}
     inside = np.array([index.get("I-" + tag_type(t), -1) if t != "O" else -1 for t in labels])
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
@@ -53,14 +66,7 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     first, last = paths[s], paths[e - 1]
     mid = np.where(n >= 3, paths[np.minimum(s + 1, len(paths) - 1)], first)
     stop = inside[last] if scheme == "IOB2" else np.full(len(s), -1)
-    rows = np.stack([sentence, s - offsets[sentence], e - offsets[sentence], first, mid, last, stop], axis=1)
-    S_pad, _, _ = pad_by_lengths(S, None, np.asarray(lengths))
-    if crf is None:
-        return span_marginals(S_pad, lengths, rows)
-    start_ok, trans_ok, end_ok = masks if masks is not None else (None, None, None)
-    A, A_start, A_end = crf
-    return span_marginals(S_pad, lengths, rows, A, A_start, A_end, allowed=trans_ok, start_ok=start_ok,
-                          end_ok=end_ok)
+    return np.stack([sentence, s - offsets[sentence], e - offsets[sentence], first, mid, last, stop], axis=1)
 
 
 def binary_span_scores(s: np.ndarray, lengths: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

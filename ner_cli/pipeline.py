@@ -15,7 +15,6 @@ line opens one.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from collections import deque
@@ -206,6 +205,8 @@ _cache: dict[bytes, Tagger] = {}        # sha256 of model bytes -> Tagger: one l
 
 def cached_tagger(model_bytes: bytes) -> Tagger:
     """A Tagger from a model file's bytes, loaded once per process (one model kept: memory stays flat)."""
+    import hashlib  # here, not at the top: loading OpenSSL costs `ner tag` 7 ms
+
     key = hashlib.sha256(model_bytes).digest()
     if key not in _cache:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -21,25 +21,23 @@ from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
 from .nn.model import (
-    MAX_PADDED_TOKENS,
     ModelSpec,
     Params,
-    length_groups,
     log_softmax,
     lookup_tables,
-    pad_by_lengths,
     scores,
     scores_from_types,
     type_products,
+    type_rows,
 )
 from .tags import iob2_label_map, tag_type, transition_mask
 
-CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
+CHUNK_TOKENS = 32768  # tokens decoded together (whole sentences, never padded): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
 TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of per-type products
-TYPE_MAX_FLOATS = 12_000_000  # ... or its products would take more than 48 MB (memory stays flat)
+TYPE_MAX_FLOATS = 24_000_000  # products kept across chunks (`TypeTable`): at most 96 MB, memory stays flat
 
 
 class Tagger:
@@ -68,8 +66,7 @@ class Tagger:
         else:
             self.out_labels, to_out = iob2_label_map(self.labels)
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
-        self._type_index: np.ndarray | None = None               # (word, case) code -> type id, reused per chunk
-        self._type_buffer = np.empty(0, dtype=np.float32)         # room for type_products, reused per chunk
+        self._type_table: TypeTable | None = None                 # per-type products, kept across chunks
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
 
     @classmethod
@@ -174,9 +171,10 @@ class Tagger:
 
     def _typed_chunks(self, enc: Encoded):
         """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
-        when scoring token by token is cheaper); a chunk never leaves its block."""
+        when scoring token by token is cheaper); a chunk never leaves its block. Score each chunk before asking
+        for the next: the next block's types may take the `TypeTable` rows of this one's."""
         starts = enc.starts
-        type_ids = np.empty(enc.words.shape, dtype=np.int32)
+        type_ids = np.empty(enc.words.shape[::-1], dtype=np.intp)
         s = 0
         while s < len(enc.lengths):
             f = max(int(np.searchsorted(starts, starts[s] + TYPE_BLOCK_TOKENS, side="left")), s + 1)
@@ -194,38 +192,34 @@ class Tagger:
         s = first
         while s < last:
             e = min(max(int(np.searchsorted(starts, starts[s] + CHUNK_TOKENS, side="left")), s + 1), last)
-            e = s + length_groups(enc.lengths[s:e], MAX_PADDED_TOKENS)[0][1]         # padding bounded too
             yield s, e, int(starts[s]), int(starts[e - 1] + enc.lengths[e - 1])
             s = e
 
     def _types(self, enc: Encoded, a: int = 0, b: int | None = None, type_ids: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The (word, case) types of an encoded chunk for `model.type_products`: (P, type-id windows), or None
-        when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper.
-        Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`)."""
+        """The (word, case) types of an encoded chunk for `model.type_products`: (P, rows of P per window slot,
+        (2w+1, N) from `model.type_rows`), or None when x has other tables (suffix, document, gazetteer,
+        characters) or scoring token by token is cheaper. Only tokens a..b are typed; their rows go to columns
+        a..b of `type_ids`. P is the tagger's `TypeTable`, which keeps the products of earlier chunks' types."""
         b = len(enc.words) if b is None else b
         if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
             return None                                            # x holds more than word and casing rows
-        n_cases = self.spec.n_cases
-        codes = enc.words[a:b].astype(np.int64) * n_cases          # (n, 2w+1) one code per (word, case)
+        codes = enc.words[a:b].astype(np.int64) * self.spec.n_cases   # (n, 2w+1) one code per (word, case)
         if enc.cases is not None:
             codes += enc.cases[a:b]
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
-        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
+        if self._type_table is None:
+            capacity = TYPE_MAX_FLOATS // (self.spec.width * self.spec.hidden)
+            self._type_table = TypeTable(self.params, self.spec, capacity, enc.cases is not None)
+        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) > self._type_table.capacity:
             return None
-        if self._type_index is None:
-            self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
-        self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
-        cases = uniq % n_cases if enc.cases is not None else None
-        size = len(uniq) * self.spec.width * self.spec.hidden
-        if len(self._type_buffer) < size:
-            self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
-        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
+        table = self._type_table
+        table.add(uniq)
         if type_ids is None:
-            type_ids = np.empty(enc.words.shape, dtype=np.int32)
-        type_ids[a:b] = self._type_index[codes]
-        return P, type_ids
+            type_ids = np.empty(enc.words.shape[::-1], dtype=np.intp)
+        type_ids[:, a:b] = type_rows(table.slot[codes], self.spec)
+        return table.P, type_ids
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Scores of tokens a..b of an encoded corpus, SCORE_ROWS rows at a time: `model.scores`, or with `types`
@@ -235,7 +229,8 @@ class Tagger:
 
         if types is not None:
             P, ids = types
-            blocks = [scores_from_types(self.params, self.spec, P, rows(ids, i)) for i in range(a, b, SCORE_ROWS)]
+            blocks = [scores_from_types(self.params, self.spec, P, ids[:, i:min(i + SCORE_ROWS, b)])
+                      for i in range(a, b, SCORE_ROWS)]
         else:
             blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
                              rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
@@ -259,10 +254,62 @@ class Tagger:
         else:
             S = log_softmax(S)                                     # path score = Σ log p(tag)
             trans = start = end = None
-        S_pad, _, mask = pad_by_lengths(S, None, lengths)
-        paths = decode.viterbi_batch(S_pad, lengths, trans=trans, start=start, end=end,
-                                     allowed=trans_ok, start_ok=start_ok, end_ok=end_ok)
-        return paths[mask]
+        return decode.viterbi_flat(S, lengths, trans=trans, start=start, end=end, allowed=trans_ok,
+                                   start_ok=start_ok, end_ok=end_ok)
+
+
+class TypeTable:
+    """First-layer products of (word, case) types (`model.type_products`), kept across chunks: a chunk computes
+    the products of only the types no earlier chunk had. Type code = word id · n_cases + case id; `slot[code]` is
+    its type id (rows (2w+1)·id .. of P), -1 when absent. At most `capacity` types: when a chunk's new types do
+    not fit, the least recently used quarter of the table makes room (frequent words stay)."""
+
+    def __init__(self, params: Params, spec: ModelSpec, capacity: int, cased: bool) -> None:
+        self.params, self.spec, self.capacity, self.cased = params, spec, capacity, cased
+        self.slot = np.full(spec.vocab_size * spec.n_cases, -1, dtype=np.int32)
+        self.codes = np.empty(capacity, dtype=np.int64)           # the code of each type id
+        self.used = np.zeros(capacity, dtype=np.int64)            # the last `add` that used each type id
+        self.P = np.empty((capacity * spec.width, spec.hidden), dtype=params["W"].dtype)
+        self.size = 0                                              # type ids handed out so far
+        self.free = np.zeros(0, dtype=np.int64)                    # ... and those evicted since
+        self.scratch = np.empty(0, dtype=self.P.dtype)             # room for one chunk's new products
+        self.clock = 0
+
+    def add(self, codes: np.ndarray) -> None:
+        """Products for every code of `codes` (distinct, at most `capacity` of them), computing only new ones."""
+        self.clock += 1
+        ids = self.slot[codes]
+        self.used[ids[ids >= 0]] = self.clock
+        new = codes[ids < 0]
+        if len(new) == 0:
+            return
+        ids = self._room(len(new))
+        n_cases, size = self.spec.n_cases, len(new) * self.spec.width * self.spec.hidden
+        if len(self.scratch) < size:                               # one buffer, reused: no fresh pages per chunk
+            self.scratch = np.empty(int(size * 1.25), dtype=self.P.dtype)
+        products = type_products(self.params, self.spec, new // n_cases, new % n_cases if self.cased else None,
+                                 self.scratch)
+        self.P.reshape(self.capacity, -1)[ids] = products.reshape(len(new), -1)
+        self.slot[new] = ids
+        self.codes[ids] = new
+        self.used[ids] = self.clock
+
+    def _room(self, k: int) -> np.ndarray:
+        """k free type ids: never used ones first, else evicted ones (a quarter of the table at least, least
+        recently used first, never one the current `add` uses)."""
+        fresh = np.arange(self.size, min(self.size + k, self.capacity))
+        self.size += len(fresh)
+        self.used[fresh] = self.clock                              # (taken: not a victim below)
+        if len(fresh) < k and len(self.free) < k - len(fresh):
+            idle = np.flatnonzero(self.used < self.clock)           # (the table is full: all ids handed out)
+            m = min(max(k, self.capacity // 4), len(idle))
+            victims = idle[np.argpartition(self.used[idle], m - 1)[:m]] if m < len(idle) else idle
+            self.slot[self.codes[victims]] = -1
+            self.used[victims] = np.iinfo(np.int64).max            # free: never a victim again until reused
+            self.free = np.concatenate([self.free, victims])
+        take = k - len(fresh)
+        ids, self.free = np.concatenate([fresh, self.free[:take]]), self.free[take:]
+        return ids
 
 
 def _check_sentences(sentences: object) -> None:

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ner_cli.nn.crf import span_marginals
 from ner_cli.nn.decode import DISALLOWED as CRF_DISALLOWED
@@ -56,7 +58,8 @@ def _spans(labels, L, scheme):
 @pytest.mark.parametrize("labels,scheme", [(IOB2, "IOB2"), (IOBES, "IOBES")])
 @pytest.mark.parametrize("constrained", [True, False])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_span_marginals_equal_brute_force(labels, scheme, constrained, seed):
+@pytest.mark.parametrize("scaled", [True, False])
+def test_span_marginals_equal_brute_force(labels, scheme, constrained, seed, scaled):
     rng = np.random.default_rng(seed)
     C, L, T = len(labels), 4, 5
     S = rng.normal(0, 2, (2, T, C))
@@ -67,7 +70,8 @@ def test_span_marginals_equal_brute_force(labels, scheme, constrained, seed):
     else:
         start_ok, allowed, end_ok = np.ones(C, bool), np.ones((C, C), bool), np.ones(C, bool)
     rows = [(0, *r) for r in _spans(labels, L, scheme)]
-    got = span_marginals(S, lengths, np.array(rows), A, st, en, allowed=allowed, start_ok=start_ok, end_ok=end_ok)
+    got = span_marginals(S, lengths, np.array(rows), A, st, en, allowed=allowed, start_ok=start_ok, end_ok=end_ok,
+                         scaled=scaled)
     paths, logp = _paths_logp(S[0, :L], A, st, en, allowed, start_ok, end_ok)
     want = [_brute(paths, logp, *r[1:]) for r in rows]
     assert np.all((got >= 0) & (got <= 1))
@@ -123,3 +127,44 @@ def test_calibration_table_and_ece():
     assert table[9].accuracy == pytest.approx(2 / 3) and table[9].mean_score == pytest.approx(0.98)
     want = (1 * 0.05 + 1 * 0.85 + 1 * 0.5 + 3 * abs(2 / 3 - 0.98)) / 6
     assert ece == pytest.approx(want)
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n_sent=st.integers(1, 6), max_len=st.integers(1, 40),
+       spread=st.sampled_from([0.5, 3.0, 20.0]), scheme=st.sampled_from(["IOB2", "IOBES"]))
+def test_scaled_span_marginals_equal_log_space(seed, n_sent, max_len, spread, scheme):
+    """The probability-space path gives the log-space probabilities, on batches of uneven sentences where only
+    some sentences hold spans (those of a random path, read as the tagger reads its output)."""
+    from ner_cli.confidence import find_spans, span_rows
+    from ner_cli.nn.model import pad_by_lengths
+
+    labels = IOB2 if scheme == "IOB2" else IOBES
+    as_iob2 = IOB2 if scheme == "IOB2" else ["O", "B-PER", "I-PER", "I-PER", "B-PER"]
+    rng = np.random.default_rng(seed)
+    C = len(labels)
+    lengths = rng.integers(1, max_len + 1, size=n_sent)
+    S = rng.normal(0, spread, (int(lengths.sum()), C))
+    paths = rng.choice(C, size=len(S), p=[0.7] + [0.3 / (C - 1)] * (C - 1))
+    starts, ends = find_spans(paths, lengths, as_iob2)
+    rows = span_rows(lengths, paths, starts, ends, labels, scheme)
+    start_ok, allowed, end_ok = transition_mask(labels, scheme)
+    args = (pad_by_lengths(S, None, lengths)[0], lengths, rows, rng.normal(size=(C, C)), rng.normal(size=C),
+            rng.normal(size=C))
+    kw = {"allowed": allowed, "start_ok": start_ok, "end_ok": end_ok}
+    np.testing.assert_allclose(span_marginals(*args, **kw), span_marginals(*args, **kw, scaled=False),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_underflowing_probability_space_falls_back_to_log_space():
+    """Transitions so unlikely (800 nats) that exp() of them is 0 in float64 leave the probability-space tables
+    without a path: `_packed_tables` gives up, and span_marginals gives what the log-space path gives."""
+    from ner_cli.nn.crf import _packed_tables
+
+    S = np.array([[[0.0, -900.0], [-900.0, 0.0], [0.0, -900.0], [-900.0, 0.0]]])   # (1, 4, 2)
+    A = np.array([[0.0, -800.0], [-800.0, 0.0]])                   # staying free, switching 800 nats
+    st, en = np.zeros(2), np.zeros(2)
+    assert _packed_tables(S[0], np.array([4]), A, st, en) is None
+    rows = np.array([(0, s, e, y, y, y, -1) for s in range(4) for e in range(s + 1, 5) for y in (0, 1)])
+    np.testing.assert_array_equal(span_marginals(S, np.array([4]), rows, A, st, en),
+                                  span_marginals(S, np.array([4]), rows, A, st, en, scaled=False))

@@ -113,3 +113,23 @@ def test_constraint_beats_large_scores() -> None:
     y = viterbi(S, allowed=allowed)
     assert y.tolist() != [1, 0]
     assert is_ok(tuple(y), (allowed, np.ones(2, bool), np.ones(2, bool)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 7), max_size=12))
+def test_packed_layout_is_time_major_without_padding(lengths: list[int]) -> None:
+    """Packed row offsets[t] + i is token t of the i-th longest sentence; every token appears exactly once."""
+    from ner_cli.nn.decode import pack
+
+    lengths_ = np.array(lengths, dtype=np.int64)
+    packed = pack(lengths_)
+    starts = np.cumsum(lengths_) - lengths_
+    assert sorted(packed.index.tolist()) == list(range(int(lengths_.sum())))
+    assert packed.lens.tolist() == sorted(lengths, reverse=True)
+    for t in range(packed.steps):
+        rows = packed.step(t)
+        running = packed.order[:rows.stop - rows.start]
+        assert (lengths_[running] > t).all() and (lengths_ > t).sum() == len(running)
+        np.testing.assert_array_equal(packed.index[rows], starts[running] + t)
+        np.testing.assert_array_equal(packed.rows(running, np.full(len(running), t)), np.arange(rows.start, rows.stop))
+    assert sorted(packed.index[packed.last_rows()].tolist()) == sorted((starts + lengths_ - 1)[lengths_ > 0].tolist())

@@ -18,7 +18,7 @@ from ner_cli.features.vocab import PAD_ID, build_vocab, count_words
 from ner_cli.features.windows import make_windows
 from ner_cli.io.modelfile import load_model_arrays, model_bytes
 from ner_cli.io.tokenize import tokenize, tokenize_lines
-from ner_cli.nn.decode import _viterbi_full, lengths_to_mask, viterbi_batch
+from ner_cli.nn.decode import _viterbi_packed, lengths_to_mask, viterbi_batch
 from ner_cli.nn.model import scores, window_vectors
 from ner_cli.pipeline import tag_lines
 from ner_cli.tagger import Tagger
@@ -56,8 +56,9 @@ def test_constraint_only_shortcut_equals_the_full_recursion(seed, B, T):
     lengths = rng.integers(0, T + 1, size=B)
     masks = rng.random((C, C)) > 0.3, rng.random(C) > 0.2, rng.random(C) > 0.2
     fast = viterbi_batch(S, lengths, None, None, None, *masks, pad=-1)
-    full = _viterbi_full(S, lengths, lengths_to_mask(lengths, T), None, None, None, *masks,
-                         np.full((B, T), -1, dtype=np.int64))
+    valid = lengths_to_mask(lengths, T)
+    full = np.full((B, T), -1, dtype=np.int64)
+    full[valid] = _viterbi_packed(S[valid], lengths, None, None, None, *masks)
     np.testing.assert_array_equal(fast, full)
 
 
@@ -176,6 +177,28 @@ def test_per_type_products_give_the_token_by_token_scores(sample_model, monkeypa
     monkeypatch.setattr(tagger_mod, "TYPE_MIN_TOKENS", 10**9)
     assert tagger._types(enc) is None
     assert (tagger.predict_ids(enc) == with_types).all()
+
+
+
+def test_type_table_reuses_and_evicts_products_correctly(sample_model):
+    """The products kept across chunks (tagger.TypeTable) are always those of the codes asked for, through
+    reuse and least-recently-used eviction in a table far too small for all the codes."""
+    from ner_cli.nn.model import type_products
+    from ner_cli.tagger import TypeTable
+
+    t = Tagger.load(sample_model)
+    n_cases, capacity = t.spec.n_cases, 40
+    table = TypeTable(t.params, t.spec, capacity, cased=True)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        codes = np.unique(rng.zipf(1.5, size=rng.integers(1, 50)) % 300)[:capacity]
+        table.add(codes)
+        ids = table.slot[codes]
+        assert (ids >= 0).all() and len(set(ids.tolist())) == len(codes)
+        live = np.flatnonzero(table.slot >= 0)
+        assert len(live) <= capacity and (table.codes[table.slot[live]] == live).all()
+        want = type_products(t.params, t.spec, codes // n_cases, codes % n_cases).reshape(len(codes), -1)
+        np.testing.assert_allclose(table.P.reshape(capacity, -1)[ids], want, rtol=1e-6, atol=1e-6)
 
 
 TOKEN_PIECES = PIECES + ["Mr", "No", "Nos", "www", "http", "://", "e.g", "U.S.", "don", "'", "t", "’", "@", "#", "$",

@@ -200,3 +200,40 @@ def test_sentences_are_whole_tokens(text: str) -> None:
         _, starts, ends = tokenize(text[a:b])
         for s, e in zip(starts, ends, strict=True):
             assert (s + a, e + a) in whole
+
+
+def test_stored_mark_ranges_are_a_scan_of_this_unicode_version():
+    """The combining-mark table stored for start-up speed (io/_marks.py) is what unicodedata says."""
+    import unicodedata
+
+    from ner_cli.io._marks import MARK_RANGES
+    from ner_cli.io.tokenize import mark_ranges, scan_mark_ranges
+
+    if unicodedata.unidata_version not in MARK_RANGES:
+        pytest.skip(f"no stored table for Unicode {unicodedata.unidata_version}: it is scanned")
+    assert mark_ranges() == scan_mark_ranges()
+
+
+def test_no_whitespace_beyond_the_table_token_offsets_uses():
+    """token_offsets finds whitespace with a table up to U+3000: no character past it is whitespace."""
+    import sys
+
+    from ner_cli.io.tokenize import _SPACE
+
+    assert _SPACE[-1] == False and _SPACE[0x3000]                  # noqa: E712 (numpy bools)
+    assert not any(chr(c).isspace() for c in range(len(_SPACE) - 1, sys.maxunicode + 1))
+
+
+@given(st.lists(any_text | tricky_text | st.just("caf\udce9 na\udcef\udcffve \U0001f600\u3000x"), max_size=5))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_chunk_tokenizer_equals_line_by_line_on_any_text(lines: list[str]) -> None:
+    """tokenize_chunk (one regex pass, offsets from token_offsets) gives every line's `tokenize`, whatever the
+    characters (astral, lone surrogates, every kind of whitespace)."""
+    from ner_cli.io.tokenize import tokenize_chunk
+
+    lines = [line.replace("\x00", "") for line in lines]           # (a NUL makes it tokenize line by line)
+    chunk = tokenize_chunk(lines)
+    bounds = chunk.offsets.tolist()
+    for i, line in enumerate(lines):
+        a, b = bounds[i], bounds[i + 1]
+        assert (chunk.tokens[a:b], chunk.starts[a:b].tolist(), chunk.ends[a:b].tolist()) == tokenize(line)

@@ -250,8 +250,9 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         check_headers(name, found, shapes)
         arrays = {k: from_planes(read_member(zf, k, name), read_member(zf, f"{k}.lo", name)) if k in planes
                   else read_member(zf, k, name) for k in shapes}
-    check_values(name, arrays)
-    params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+    with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
+        params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+    check_values(name, params)                                     # on float32: 5x faster than on float16
     return params, meta
 
 

@@ -25,8 +25,8 @@ Conventions:
 `split_sentences(text)` returns ``(start, end)`` spans of the sentences of a paragraph; it
 only splits at whitespace, so every span is a whole number of tokens.
 
-The tokenizer is one compiled regex run with ``findall``; offsets are rebuilt from the
-lengths of the matched whitespace gaps and tokens with C-level ``accumulate``.
+The tokenizer is one compiled regex run with ``findall``; offsets are rebuilt from the token lengths and
+the positions of the non-whitespace characters (`token_offsets`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, compress
+from itertools import chain, compress
 
 import numpy as np
 
@@ -59,6 +59,27 @@ def _mark_classes() -> tuple[str, str]:
     They are kept apart because a class with astral ranges is matched range by range, while a
     BMP-only class compiles to a fast bitmap: only the BMP part is used inside words.
     """
+    ranges = mark_ranges() + [(0x200C, 0x200D), (0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)]
+    bodies = ["", ""]
+    for a, b in ranges:
+        bodies[a > 0xFFFF] += chr(a) if a == b else f"{chr(a)}-{chr(b)}"
+    return bodies[0], bodies[1]
+
+
+def mark_ranges() -> list[tuple[int, int]]:
+    """(first, last) code point ranges of the combining marks (categories Mn, Mc, Me) in planes 0, 1 and 14 of
+    this Python's Unicode database: the stored table `_marks.MARK_RANGES` when it has this Unicode version
+    (scanning 135,000 code points costs ~30 ms of start-up), else `scan_mark_ranges`."""
+    from ._marks import MARK_RANGES
+
+    stored = MARK_RANGES.get(unicodedata.unidata_version)
+    if stored is None:
+        return scan_mark_ranges()
+    return [(int(a, 16), int(b or a, 16)) for a, _, b in (r.partition("-") for r in stored.split())]
+
+
+def scan_mark_ranges() -> list[tuple[int, int]]:
+    """`mark_ranges` from unicodedata, code point by code point (and what `_marks.py` stores)."""
     ranges: list[list[int]] = []
     limits = (range(0x20000), range(0xE0000, 0xE1000)) if sys.maxunicode > 0xFFFF else (range(0x10000),)
     for cp in chain.from_iterable(limits):
@@ -67,11 +88,7 @@ def _mark_classes() -> tuple[str, str]:
                 ranges[-1][1] = cp
             else:
                 ranges.append([cp, cp])
-    ranges += [[0x200C, 0x200D], [0x1F3FB, 0x1F3FF], [0xE0020, 0xE007F]]
-    bodies = ["", ""]
-    for a, b in ranges:
-        bodies[a > 0xFFFF] += chr(a) if a == b else f"{chr(a)}-{chr(b)}"
-    return bodies[0], bodies[1]
+    return [(a, b) for a, b in ranges]
 
 
 def _trie_regex(words: list[str]) -> str:
@@ -89,7 +106,7 @@ def _trie_regex(words: list[str]) -> str:
 
 
 def _build_pattern(shortcuts: bool = True) -> re.Pattern[str]:
-    """Compile the token regex; group 1 is the whitespace gap, group 2 the token.
+    """Compile the token regex; its one group is the token (the whitespace before it is matched, not kept).
 
     With `shortcuts`, two first alternatives take the commonest tokens at once: a run of ASCII letters and
     digits, or one ASCII punctuation mark, standing alone before whitespace (or the end). Every rule below gives
@@ -116,17 +133,37 @@ def _build_pattern(shortcuts: bool = True) -> re.Pattern[str]:
             rf"\S(?:\u200d\S|[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])*",
         ]
     )
-    return re.compile(rf"(?<!\s)(\s*+)({token})")
+    return re.compile(rf"(?<!\s)\s*+({token})")
 
 
 _TOKEN_RE = _build_pattern()
 
 
+_SPACE = np.array([chr(c).isspace() for c in range(0x3001)] + [False])
+"""str.isspace() of every code point up to U+3000, the last whitespace character (a test checks), then False."""
+
+
 def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
     """Split `text` into (tokens, starts, ends); ends are exclusive and text[s:e] == token."""
-    flat = list(chain.from_iterable(_TOKEN_RE.findall(text)))
-    pos = list(accumulate(map(len, flat), initial=0))
-    return flat[1::2], pos[1::2], pos[2::2]
+    tokens = _TOKEN_RE.findall(text)
+    starts, pos = [], 0
+    for token in tokens:                       # only whitespace lies between pos and the token, none inside it
+        pos = text.find(token, pos)
+        starts.append(pos)
+        pos += len(token)
+    return tokens, starts, list(map(int.__add__, starts, map(len, tokens)))
+
+
+def token_offsets(text: str, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends exclusive) of `tokens`, the tokens of `text` in order, without a Python loop: every
+    non-whitespace character is in exactly one token and no whitespace is, so token k covers the non-whitespace
+    characters cum_{k-1} .. cum_k - 1 of the text (cum: running sum of the token lengths)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    solid = np.flatnonzero(~_SPACE[np.minimum(codes, len(_SPACE) - 1)])   # where the non-whitespace characters are
+    cum = np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)))
+    if len(tokens) == 0:
+        return cum, cum
+    return solid[cum - np.diff(cum, prepend=0)], solid[cum - 1] + 1
 
 
 # Lines joined by this separator tokenize exactly as they do one by one: it is whitespace around a
@@ -157,8 +194,7 @@ def tokenize_chunk(lines: Sequence[str]) -> TokenizedChunk:
     """Tokenize a batch of lines with one regex pass and no Python work per line or per token.
 
     The lines are joined by a separator that tokenizes as one token of its own and that no rule can see across;
-    token offsets come from one cumulative sum over the matched whitespace and token lengths, and the separator
-    tokens are found from their known positions.
+    token offsets come from `token_offsets`, and the separator tokens are found from their known positions.
     """
     text = _LINE_SEP.join(lines)
     if text.count(_SEP_CHAR) != len(lines) - 1:                   # the separator occurs in the input itself
@@ -167,9 +203,8 @@ def tokenize_chunk(lines: Sequence[str]) -> TokenizedChunk:
                               np.fromiter((s for _, st, _ in per_line for s in st), dtype=np.int64),
                               np.fromiter((e for _, _, en in per_line for e in en), dtype=np.int64),
                               np.fromiter((len(toks) for toks, _, _ in per_line), dtype=np.int64, count=len(lines)))
-    flat = list(chain.from_iterable(_TOKEN_RE.findall(text)))     # gap, token, gap, token, ...
-    pos = np.cumsum(np.fromiter(map(len, flat), dtype=np.int64, count=len(flat)))
-    starts, ends = pos[0::2], pos[1::2]                           # global offsets of every token
+    tokens = _TOKEN_RE.findall(text)
+    starts, ends = token_offsets(text, tokens)                    # global offsets of every token
     line_lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     line_starts = np.concatenate(([0], np.cumsum(line_lens + len(_LINE_SEP))[:-1]))
     seps = np.searchsorted(starts, line_starts[1:] - 2)           # token index of each separator ("\n\0\n")
@@ -177,7 +212,7 @@ def tokenize_chunk(lines: Sequence[str]) -> TokenizedChunk:
     keep[seps] = False
     counts = np.diff(np.concatenate(([-1], seps, [len(starts)]))) - 1
     line_of = np.repeat(np.arange(len(lines)), counts)
-    tokens = list(compress(flat[1::2], keep.tolist()))
+    tokens = list(compress(tokens, keep.tolist()))
     first = line_starts[line_of]
     return TokenizedChunk(tokens, starts[keep] - first, ends[keep] - first, counts)
 

@@ -257,16 +257,22 @@ def token_score_column(chunk: TaggedChunk) -> list[str]:
 def render_conll(chunk: TaggedChunk) -> list[str]:
     """`format_conll` of every sentence: one ``token<TAB>tag`` block, ended by a blank line, per sentence (with
     `--paragraphs` a line holds several), a lone ``\\n`` for a line without tokens; with ``<TAB>score`` too
-    when the chunk asks for a score column."""
+    when the chunk asks for a score column. Built as one flat list of pieces per column, interleaved, and one
+    join per line: no string is made per token but the pieces themselves."""
+    last = np.zeros(len(chunk.tokens), dtype=np.intp)
+    last[np.cumsum(chunk.sentence_lengths) - 1] = 1                # a sentence's last line ends a block
+    ends = np.array(["\n", "\n\n"], dtype=object)[last].tolist()
     if chunk.score_column:
         labels = np.array([f"\t{label}\t" for label in chunk.labels], dtype=object)[chunk.tags].tolist()
-        pieces = [f"{t}{lab}{c}\n" for t, lab, c in zip(chunk.tokens, labels, token_score_column(chunk), strict=True)]
+        columns = [chunk.tokens, labels, token_score_column(chunk), ends]
     else:
-        suffix = np.array([f"\t{label}\n" for label in chunk.labels], dtype=object)
-        pieces = list(map(str.__add__, chunk.tokens, suffix[chunk.tags].tolist()))
-    for last in (np.cumsum(chunk.sentence_lengths) - 1).tolist():  # the blank line after each sentence
-        pieces[last] += "\n"
-    bounds = chunk.offsets.tolist()
+        labels = np.array([f"\t{label}" for label in chunk.labels], dtype=object)[chunk.tags].tolist()
+        columns = [chunk.tokens, labels, ends]
+    k = len(columns)
+    pieces: list[str] = [""] * (k * len(chunk.tokens))
+    for i, column in enumerate(columns):
+        pieces[i::k] = column
+    bounds = (chunk.offsets * k).tolist()
     return ["".join(pieces[a:b]) if b > a else "\n" for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 

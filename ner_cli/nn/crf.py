@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decode import lengths_to_mask, with_constraints
+from .decode import Packed, lengths_to_mask, pack, with_constraints
 
 
 @dataclass
@@ -339,6 +339,7 @@ def span_marginals(
     allowed: np.ndarray | None = None,
     start_ok: np.ndarray | None = None,
     end_ok: np.ndarray | None = None,
+    scaled: bool = True,
 ) -> np.ndarray:
     """p(span) for each span: the probability that the path has exactly the span's tags, by forward-backward.
 
@@ -355,27 +356,170 @@ def span_marginals(
 
     Without A / A_start / A_end (None) the tokens are independent and, with S = log-softmax, p is the product
     of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
-    those of the constrained lattice. All in float64; returns (n,) float64 in [0, 1].
+    those of the constrained lattice. Only the sentences that hold a span are computed. With `scaled` (the
+    default) the tables are probability-space ones (`_packed_tables`, `_span_probs_scaled`); without, or when a
+    scaled sum underflows, the log-space ones (`_span_probs_log`). All in float64; returns (n,) float64
+    in [0, 1].
     """
+    S = np.asarray(S)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return span_marginals_flat(S[lengths_to_mask(lengths, S.shape[1])], lengths, spans, A, A_start, A_end,
+                               allowed=allowed, start_ok=start_ok, end_ok=end_ok, scaled=scaled)
+
+
+def span_marginals_flat(
+    S: np.ndarray,
+    lengths: np.ndarray,
+    spans: np.ndarray,
+    A: np.ndarray | None = None,
+    A_start: np.ndarray | None = None,
+    A_end: np.ndarray | None = None,
+    *,
+    allowed: np.ndarray | None = None,
+    start_ok: np.ndarray | None = None,
+    end_ok: np.ndarray | None = None,
+    scaled: bool = True,
+) -> np.ndarray:
+    """`span_marginals` for sentences given flat: S (N, C), the rows of all sentences one after the other."""
     S = np.asarray(S, dtype=np.float64)
-    B, T, C = S.shape
+    C = S.shape[1]
     spans = np.asarray(spans, dtype=np.int64).reshape(-1, 7)
     if len(spans) == 0:
         return np.zeros(0)
     lengths = np.asarray(lengths, dtype=np.int64)
-    mask = lengths_to_mask(lengths, T)
+    b, s, e = spans[:, 0], spans[:, 1], spans[:, 2]
+    if np.any(e - s < 1) or np.any(e > lengths[b]) or np.any(s < 0):
+        raise ValueError("every span needs 0 <= s < e <= sentence length")
+    held, b = np.unique(b, return_inverse=True)                    # only the sentences that hold a span
+    S = S[np.repeat(np.isin(np.arange(len(lengths)), held), lengths)]
+    lengths = lengths[held]
+    spans = np.column_stack([b, spans[:, 1:]])
     trans = with_constraints(A, allowed, (C, C))
     start = with_constraints(A_start, start_ok, (C,))
     end = with_constraints(A_end, end_ok, (C,))
+    tables = _packed_tables(S, lengths, trans, start, end) if scaled else None
+    if tables is not None:
+        return _span_probs_scaled(tables, lengths, spans)
+    return _span_probs_log(S, lengths, spans, trans, start, end)
+
+
+RESCALE_STEPS = 8      # `_packed_tables` rescales its rows every 8 steps: a row's sum changes at most 9x a step
+SMALLEST_SUM = 1e-290  # ... and gives up (the log-space path takes over) if a sum came near float64's subnormals
+
+
+def _packed_tables(S: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray
+                   ) -> tuple[Packed, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Scaled forward-backward in probability space (as `_scaled_tables`) over the time-major `Packed` layout of
+    sentences given flat: (packed, a, b, P, Et), the tables (N, C) in packed row order, or None if a row's sum
+    came near underflow (the caller then uses log space).
+
+    P = exp(S - max_j S) per row, Et = exp(A - max A); a_1 ∝ exp(start) ∘ P_1, a_t ∝ (a_{t-1} @ Et) ∘ P_t;
+    b_L ∝ exp(end), b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ. Each step is one product over the contiguous rows of the
+    sentences still running. Every use of a row (`_span_probs_scaled`) is a ratio within it, so rows need no
+    common scale: they are rescaled to sum 1 only every RESCALE_STEPS steps, to stay far from underflow.
+    """
+    packed = pack(lengths)
+    P = S[packed.index]
+    P = np.exp(P - P.max(axis=1, keepdims=True))                   # (N, C), max 1 per row
+    Et = np.exp(trans - trans.max())                               # (C, C)
+    a = np.empty_like(P)
+    a[packed.step(0)] = np.exp(start - start.max()) * P[packed.step(0)]
+    for t in range(1, packed.steps):
+        prev, rows = packed.step(t - 1), packed.step(t)
+        np.multiply(a[prev.start:prev.start + rows.stop - rows.start] @ Et, P[rows], out=a[rows])
+        if t % RESCALE_STEPS == 0 and not _rescaled(a[rows]):
+            return None
+    b = np.empty_like(P)
+    b[:] = np.exp(end - end.max())                                 # b_t at every sentence's last token
+    Et_T = Et.T
+    for t in range(packed.steps - 2, -1, -1):
+        rows, nxt = packed.step(t), packed.step(t + 1)
+        n = nxt.stop - nxt.start                                   # the sentences with a token after t
+        np.matmul(P[nxt] * b[nxt], Et_T, out=b[rows.start:rows.start + n])
+        if t % RESCALE_STEPS == 0 and not _rescaled(b[rows.start:rows.start + n]):
+            return None
+    if not (_rescaled(a) and _rescaled(b)):
+        return None
+    return packed, a, b, P, Et
+
+
+def _rescaled(rows: np.ndarray) -> bool:
+    """Rows (n, C) scaled in place to sum 1; False (and left as they are) if a sum is below SMALLEST_SUM or nan."""
+    sums = rows.sum(axis=1, keepdims=True)
+    if not (sums >= SMALLEST_SUM).all():
+        return False
+    rows /= sums
+    return True
+
+
+def _span_probs_scaled(tables: tuple[Packed, np.ndarray, np.ndarray, np.ndarray, np.ndarray], lengths: np.ndarray,
+                       spans: np.ndarray) -> np.ndarray:
+    """`span_marginals` from the scaled tables of `_packed_tables`: no log Z, no scales needed.
+
+    The posterior over paths is a Markov chain: p(y_s = i) = a_s[i] b_s[i] / (a_s · b_s), and the step
+    q_t(i -> j) = Et[i, j] P_t[j] b_t[j] / Σ_j' Et[i, j'] P_t[j'] b_t[j']. So
+    p(span) = p(y_s = first) · Π_{s<t<e} q_t(y_{t-1} -> y_t) · Σ_{j != stop} q_e(last -> j),
+    the last factor 1 when the span ends its sentence or has no stop tag. Every factor is a ratio of sums of
+    positive terms (no cancellation); the product is summed in logs, over all spans' inner steps at once.
+    """
+    packed, a, b, P, Et = tables
+    sent, s, e, first, mid, last, stop = spans.T
+    at_s = packed.rows(sent, s)
+    ab = a[at_s] * b[at_s]                                         # (n, C)
+    n_inner = e - s - 1                                            # the steps into s+1, ..., e-1
+    k = np.repeat(np.arange(len(s)), n_inner)                      # (K,) the span of each inner step
+    t = s[k] + 1 + np.arange(len(k)) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)   # (K,) its token
+    at_t = packed.rows(sent[k], t)
+    prev = np.where(t - 1 == s[k], first[k], mid[k])
+    cur = np.where(t == e[k] - 1, last[k], mid[k])
+    j = np.flatnonzero((stop >= 0) & (e < lengths[sent]))         # spans with a stop tag and a token after them
+    at_e = packed.rows(sent[j], e[j])
+    w = Et[last[j]] * P[at_e] * b[at_e]                            # (m, C) their step e-1 -> e, unnormalised
+    w_go = w.copy()
+    w_go[np.arange(len(j)), stop[j]] = 0.0                         # ... to any tag but `stop`
+    with np.errstate(divide="ignore", invalid="ignore"):           # a forbidden span: p = 0, log 0 = -inf
+        log_p = np.log(ab[np.arange(len(s)), first] / ab.sum(axis=1))
+        log_p += np.bincount(k, np.log(_step_probs(Et, P[at_t] * b[at_t], prev, cur)), minlength=len(s))
+        log_p[j] += np.log(w_go.sum(axis=1) / w.sum(axis=1))
+    return np.clip(np.exp(log_p), 0.0, 1.0)
+
+
+def _step_probs(Et: np.ndarray, v: np.ndarray, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """q(prev -> cur) = Et[prev, cur] v[cur] / Σ_j Et[prev, j] v[j] for rows v = P_t ∘ b_t (K, C)."""
+    return Et[prev, cur] * v[np.arange(len(v)), cur] / (Et[prev] * v).sum(axis=1)
+
+
+def _span_probs_log(S: np.ndarray, lengths: np.ndarray, spans: np.ndarray, trans: np.ndarray, start: np.ndarray,
+                    end: np.ndarray) -> np.ndarray:
+    """`span_marginals` from the log-space tables of sentences given flat, padded a group of sentences at a time
+    (`model.length_groups`: memory stays bounded by MAX_PADDED_TOKENS)."""
+    from .model import MAX_PADDED_TOKENS, length_groups
+
+    out = np.zeros(len(spans))
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    for first, last in length_groups(lengths, MAX_PADDED_TOKENS):
+        sel = (spans[:, 0] >= first) & (spans[:, 0] < last)
+        group = lengths[first:last]
+        S_pad = np.zeros((len(group), int(group.max()), S.shape[1]))
+        S_pad[lengths_to_mask(group, S_pad.shape[1])] = S[bounds[first]:bounds[last]]
+        rows = np.column_stack([spans[sel, 0] - first, spans[sel, 1:]])
+        out[sel] = _span_probs_log_padded(S_pad, group, rows, trans, start, end)
+    return out
+
+
+def _span_probs_log_padded(S: np.ndarray, lengths: np.ndarray, spans: np.ndarray, trans: np.ndarray,
+                           start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """`span_marginals` from the log-space tables (`log_forward`, `log_backward`) of a padded batch: exact at
+    any length."""
+    B, T, C = S.shape
+    mask = lengths_to_mask(lengths, T)
     alpha, a_scale = log_forward(S, mask, trans, start)            # (B, T, C) rescaled, (B, T) its log scales
     beta, b_scale = log_backward(S, mask, trans, end, with_scale=True)
-    L = lengths[spans[:, 0]]
     rows, last_t = np.arange(B), np.maximum(lengths - 1, 0)
     log_z = a_scale[rows, last_t] + _lse(alpha[rows, last_t] + end, axis=1)       # (B,)
     b, s, e, first, mid, last, stop = spans.T
+    L = lengths[b]
     n = e - s
-    if np.any(n < 1) or np.any(e > L) or np.any(s < 0):
-        raise ValueError("every span needs 0 <= s < e <= sentence length")
     cum = np.concatenate([np.zeros((B, 1, C)), np.cumsum(S, axis=1)], axis=1)      # cum[:, t] = Σ_{t'<t} S
     head = alpha[b, s, first] + a_scale[b, s]                       # log alpha_s[first], includes S_s[first]
     inner_emit = np.where(n >= 3, cum[b, np.maximum(e - 1, 0), mid] - cum[b, s + 1, mid], 0.0) \

@@ -255,12 +255,18 @@ def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.
     return P.reshape(len(words) * width, H)
 
 
-def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, types: np.ndarray) -> np.ndarray:
-    """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b for windows of type ids (B, 2w+1)."""
-    rows = types * spec.width + np.arange(spec.width, dtype=types.dtype)   # (B, 2w+1) rows of P
-    z = np.take(P, rows[:, 0], axis=0)                             # (B, H)
+def type_rows(types: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """The rows of `type_products`' P that windows of type ids (B, 2w+1) add up: (2w+1, B) intp, slot k's row
+    of type u being (2w+1)·u + k (slot-major and contiguous: each gather reads one plain index array)."""
+    return (types.astype(np.intp) * spec.width + np.arange(spec.width)).T.copy()
+
+
+def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b, for the rows (2w+1, B) of P that
+    `type_rows` gives for B windows of type ids u."""
+    z = np.take(P, rows[0], axis=0)                                # (B, H)
     for k in range(1, spec.width):
-        z += np.take(P, rows[:, k], axis=0)                        # z = Σ_k W_k x_k
+        z += np.take(P, rows[k], axis=0)                           # z = Σ_k W_k x_k
     z += params["b"]                                               #   + b
     relu = spec.activation == "relu"
     return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
