@@ -9,6 +9,7 @@ Data flows one way: words -> ids/casing (features) -> windows -> scores (model) 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from .confidence import binary_span_scores, find_spans, span_scores
 from .features.featurizer import Encoded, Featurizer, SuffixTable
 from .features.gazetteer import Gazetteer
+from .features.mentions import with_first_pass
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
@@ -32,7 +34,7 @@ from .nn.model import (
     scores_from_types,
     type_products,
 )
-from .tags import iob2_label_map, tag_type, transition_mask
+from .tags import entity_types, iob2_label_map, tag_type, transition_mask
 
 CHUNK_TOKENS = 8192  # tokens decoded together (whole sentences): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
@@ -58,7 +60,7 @@ class Tagger:
         self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
                                      bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
                                      (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
-                                     if self.spec.char_dim else None)
+                                     if self.spec.char_dim else None, mentions=self.spec.mention_dim > 0)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -71,6 +73,9 @@ class Tagger:
         self._type_index: np.ndarray | None = None               # (word, case) code -> type id, reused per chunk
         self._type_buffer = np.empty(0, dtype=np.float32)         # room for type_products, reused per chunk
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
+        types = entity_types(self.out_labels)                   # output id -> 0 (O) or 1 + its entity type
+        self._n_types = len(types)
+        self._mention_types = np.array([types.index(tag_type(t)) + 1 if t != "O" else 0 for t in self.out_labels])
 
     @classmethod
     def load(cls, source: str | Path | bytes) -> Tagger:
@@ -143,6 +148,8 @@ class Tagger:
 
     def predict_ids(self, enc: Encoded) -> np.ndarray:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
+        if enc.mention_group is not None:                        # two passes (features/mentions.py)
+            enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         for s, e, a, b, types in self._typed_chunks(enc):
             out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
@@ -151,6 +158,8 @@ class Tagger:
     def predict_ids_scored(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Like `predict_ids`, plus every entity (conlleval's chunks of the output, in order) as flat token
         (starts, ends exclusive) and its probability (`ner_cli.confidence`)."""
+        if enc.mention_group is not None:                        # two passes (features/mentions.py)
+            enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for s, e, a, b, types in self._typed_chunks(enc):
@@ -171,6 +180,11 @@ class Tagger:
             return out, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))
         return out, starts, ends, probs
+
+    def _second_pass(self, enc: Encoded) -> Encoded:
+        """`enc` with the "other mentions" ids of pass 1's tags (pass 1: the same network, those ids blank)."""
+        first = self.predict_ids(replace(enc, mention_group=None))
+        return with_first_pass(enc, first, self._mention_types, self._n_types, self.spec.window)
 
     def _typed_chunks(self, enc: Encoded):
         """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
@@ -204,27 +218,35 @@ class Tagger:
         when x has other tables (suffix, document, gazetteer, characters) or scoring token by token is cheaper.
         Only tokens a..b are typed; their type-id windows go to rows a..b of `type_ids` (rows as in `enc`)."""
         b = len(enc.words) if b is None else b
-        if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
+        if any(name not in ("E", "K", "M") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
             return None                                            # x holds more than word and casing rows
         n_cases = self.spec.n_cases
         codes = enc.words[a:b].astype(np.int64) * n_cases          # (n, 2w+1) one code per (word, case)
         if enc.cases is not None:
             codes += enc.cases[a:b]
+        n_mention = self.spec.n_mention if enc.mentions is not None and "M" in self.params else 0
+        if n_mention:                                              # (word, case, mention): features/mentions.py
+            codes = codes * n_mention + enc.mentions[a:b]
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
         if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) * self.spec.width * self.spec.hidden > TYPE_MAX_FLOATS:
             return None
-        if self._type_index is None:
-            self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
-        self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
+        if type_ids is None:
+            type_ids = np.empty(enc.words.shape, dtype=np.int32)
+        mentions = None
+        if n_mention:                                              # too many codes for an index array: search
+            type_ids[a:b] = np.searchsorted(uniq, codes)
+            uniq, mentions = uniq // n_mention, uniq % n_mention
+        else:
+            if self._type_index is None:
+                self._type_index = np.empty(self.spec.vocab_size * n_cases, dtype=np.int32)
+            self._type_index[uniq] = np.arange(len(uniq), dtype=np.int32)
+            type_ids[a:b] = self._type_index[codes]
         cases = uniq % n_cases if enc.cases is not None else None
         size = len(uniq) * self.spec.width * self.spec.hidden
         if len(self._type_buffer) < size:
             self._type_buffer = np.empty(int(size * 1.25), dtype=self.params["W"].dtype)
-        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer)
-        if type_ids is None:
-            type_ids = np.empty(enc.words.shape, dtype=np.int32)
-        type_ids[a:b] = self._type_index[codes]
+        P = type_products(self.params, self.spec, uniq // n_cases, cases, self._type_buffer, mentions)
         return P, type_ids
 
     def scores(self, enc: Encoded, a: int, b: int, types: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -238,7 +260,8 @@ class Tagger:
             blocks = [scores_from_types(self.params, self.spec, P, rows(ids, i)) for i in range(a, b, SCORE_ROWS)]
         else:
             blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
-                             rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
+                             rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag,
+                             rows(enc.mentions, i))
                       for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
