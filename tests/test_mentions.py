@@ -256,3 +256,16 @@ def test_per_type_products_with_mentions_give_the_token_by_token_scores(mention_
     fast = tagger.predict_ids(tagger.featurizer.encode(sentences, docs=docs))
     monkeypatch.setattr(tagger_mod, "TYPE_MIN_TOKENS", 10**9)
     assert (tagger.predict_ids(tagger.featurizer.encode(sentences, docs=docs)) == fast).all()
+
+
+def test_ner_info_names_the_feature_and_the_true_input_size(mention_model, cli_invoke):
+    import json
+
+    from ner_cli.io.modelfile import load_model_arrays
+
+    params, _ = load_model_arrays(mention_model)
+    result = cli_invoke(["info", mention_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["sizes"]["input"] == params["W"].shape[1]
+    assert any("other mentions" in f for f in info["features"])
