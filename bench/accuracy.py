@@ -20,6 +20,7 @@ Run from the repository root::
     .venv/bin/python -m bench.accuracy                      # data in ../shared/data, seeds 0 1 2
     .venv/bin/python -m bench.accuracy --seeds 0 --skip-crf --set model.loss=softmax
     .venv/bin/python -m bench.accuracy --ablation "no case augmentation: data.augment_lower=0 data.augment_upper=0"
+    .venv/bin/python -m bench.accuracy --skip-crf --ablation "other mentions: model.mention_dim=8"   # issue 9 rows
 """
 
 from __future__ import annotations

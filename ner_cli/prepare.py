@@ -16,6 +16,7 @@ from .features.casing import CASELESS, CASES
 from .features.document import ELSEWHERE
 from .features.featurizer import Encoded, Featurizer, build_suffixes
 from .features.gazetteer import Gazetteer
+from .features.mentions import n_mention_ids
 from .features.vocab import Vocab, build_vocab, count_words
 from .io.dataset import Corpus, read_corpus
 from .io.embeddings import load_vectors, select_pretrained
@@ -105,15 +106,20 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
                      n_doc=len(ELSEWHERE) if m.doc_dim else 0, gaz_dim=m.gaz_dim if gazetteer else 0,
                      n_gaz=gazetteer.n_ids if gazetteer else 0, char_dim=m.char_dim,
                      n_char_buckets=m.char_buckets if m.char_dim else 0, char_min_n=m.char_min_n,
-                     char_max_n=m.char_max_n, hidden=m.hidden, activation=m.activation,
+                     char_max_n=m.char_max_n, mention_dim=m.mention_dim,
+                     n_mention=n_mention_ids(len(entity_types(labels)) if not target else 1) if m.mention_dim else 0,
+                     hidden=m.hidden, activation=m.activation,
                      task=m.task, loss=m.loss, dropout_input=m.dropout_input, dropout_hidden=m.dropout_hidden,
                      l2=cfg.train.l2)
     chars = (m.char_buckets, m.char_min_n, m.char_max_n) if m.char_dim else None
     featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0, gazetteer,
-                            chars)
+                            chars, mentions=m.mention_dim > 0)
     augmented = case_copies(train, cfg.data.augment_lower, cfg.data.augment_upper, cfg.train.seed)
     train_tags = augmented.tags_in(scheme)
     enc_train = featurizer.encode(augmented.words, targets_of(train_tags, labels, target), augmented.docs)
+    if m.mention_dim:                                              # corrupted gold, not a first pass (mentions.py)
+        enc_train = mention_training(enc_train, labels, target, m.mention_noise, m.mention_blank, augmented.docs,
+                                     cfg.train.seed, m.window)
     enc_dev = featurizer.encode(dev.words, docs=dev.docs) if dev is not None and dev.words else None
     dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
     warnings = []
@@ -130,3 +136,26 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     if suffixes is not None:
         meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
     return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings, train, dev)
+
+
+def mention_training(enc: Encoded, labels: list[str], target: str | None, noise: float, blank: float,
+                     docs: list[int] | None, seed: int, window: int) -> Encoded:
+    """The training corpus with its "other mentions" ids made from the gold tags, corrupted and partly blank
+    (`features.mentions.training_ids`); drawn from their own generator, so the other draws of a seed stay as
+    they were."""
+    from dataclasses import replace
+
+    from .features.document import token_docs
+    from .features.mentions import PAD_MENTION, training_ids
+    from .features.windows import make_windows
+
+    if target is not None:                                         # binary: targets are already 0 / 1
+        types, n_types = enc.targets.astype(np.int64), 1
+    else:
+        names = entity_types(labels)
+        of_label = np.array([names.index(tag_type(t)) + 1 if t != "O" else 0 for t in labels], dtype=np.int64)
+        types, n_types = of_label[enc.targets], len(names)
+    tok_doc = token_docs(enc.lengths, None if docs is None else np.asarray(docs))
+    rng = np.random.default_rng([seed, 9])
+    ids = training_ids(types, enc.mention_group, tok_doc, n_types, noise, blank, rng)
+    return replace(enc, mentions=make_windows(ids, window, PAD_MENTION, lengths=enc.lengths), mention_group=None)

@@ -8,7 +8,9 @@ Data flows one way: words -> ids/casing (features) -> windows -> scores (model) 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 from .confidence import binary_span_scores, find_spans, span_scores
 from .features.featurizer import Encoded, Featurizer, SuffixTable
 from .features.gazetteer import Gazetteer
+from .features.mentions import with_first_pass
 from .features.vocab import Vocab
 from .io.modelfile import load_model_arrays, model_bytes
 from .nn import decode
@@ -27,10 +30,11 @@ from .nn.model import (
     lookup_tables,
     scores,
     scores_from_types,
+    table_products,
     type_products,
     type_rows,
 )
-from .tags import iob2_label_map, tag_type, transition_mask
+from .tags import entity_types, iob2_label_map, tag_type, transition_mask
 
 CHUNK_TOKENS = 32768  # tokens decoded together (whole sentences, never padded): keeps memory flat on any corpus size
 SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough that x and h stay in cache
@@ -56,7 +60,7 @@ class Tagger:
         self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
                                      bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
                                      (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
-                                     if self.spec.char_dim else None)
+                                     if self.spec.char_dim else None, mentions=self.spec.mention_dim > 0)
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")
@@ -68,6 +72,9 @@ class Tagger:
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
         self._type_table: TypeTable | None = None                 # per-type products, kept across chunks
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
+        types = entity_types(self.out_labels)                   # output id -> 0 (O) or 1 + its entity type
+        self._n_types = len(types)
+        self._mention_types = np.array([types.index(tag_type(t)) + 1 if t != "O" else 0 for t in self.out_labels])
 
     @classmethod
     def load(cls, source: str | Path | bytes) -> Tagger:
@@ -140,6 +147,8 @@ class Tagger:
 
     def predict_ids(self, enc: Encoded) -> np.ndarray:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
+        if enc.mention_group is not None:                        # two passes (features/mentions.py)
+            enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         for s, e, a, b, types in self._typed_chunks(enc):
             out[a:b] = self._decode(self.scores(enc, a, b, types), enc.lengths[s:e])
@@ -148,6 +157,8 @@ class Tagger:
     def predict_ids_scored(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Like `predict_ids`, plus every entity (conlleval's chunks of the output, in order) as flat token
         (starts, ends exclusive) and its probability (`ner_cli.confidence`)."""
+        if enc.mention_group is not None:                        # two passes (features/mentions.py)
+            enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for s, e, a, b, types in self._typed_chunks(enc):
@@ -168,6 +179,11 @@ class Tagger:
             return out, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))
         return out, starts, ends, probs
+
+    def _second_pass(self, enc: Encoded) -> Encoded:
+        """`enc` with the "other mentions" ids of pass 1's tags (pass 1: the same network, those ids blank)."""
+        first = self.predict_ids(replace(enc, mention_group=None))
+        return with_first_pass(enc, first, self._mention_types, self._n_types, self.spec.window)
 
     def _typed_chunks(self, enc: Encoded):
         """`_chunks`, each with the per-type products of its block of ~TYPE_BLOCK_TOKENS whole sentences (None
@@ -202,8 +218,8 @@ class Tagger:
         characters) or scoring token by token is cheaper. Only tokens a..b are typed; their rows go to columns
         a..b of `type_ids`. P is the tagger's `TypeTable`, which keeps the products of earlier chunks' types."""
         b = len(enc.words) if b is None else b
-        if any(name not in ("E", "K") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
-            return None                                            # x holds more than word and casing rows
+        if any(name not in ("E", "K", "M") for name, _, _ in lookup_tables(self.spec)) or b - a < TYPE_MIN_TOKENS:
+            return None                                            # x holds more than word, casing and mention rows
         codes = enc.words[a:b].astype(np.int64) * self.spec.n_cases   # (n, 2w+1) one code per (word, case)
         if enc.cases is not None:
             codes += enc.cases[a:b]
@@ -229,13 +245,22 @@ class Tagger:
 
         if types is not None:
             P, ids = types
-            blocks = [scores_from_types(self.params, self.spec, P, ids[:, i:min(i + SCORE_ROWS, b)])
+            PM = self._mention_products if enc.mentions is not None and "M" in self.params else None
+            blocks = [scores_from_types(self.params, self.spec, P, ids[:, i:min(i + SCORE_ROWS, b)],
+                                        None if PM is None else (PM, type_rows(rows(enc.mentions, i), self.spec)))
                       for i in range(a, b, SCORE_ROWS)]
         else:
             blocks = [scores(self.params, self.spec, rows(enc.words, i), rows(enc.cases, i), rows(enc.suffixes, i),
-                             rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag)
+                             rows(enc.elsewhere, i), rows(enc.gazetteer, i), rows(enc.chars, i), enc.char_bag,
+                             rows(enc.mentions, i))
                       for i in range(a, b, SCORE_ROWS)]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+    @functools.cached_property
+    def _mention_products(self) -> np.ndarray:
+        """Rows W_k^M M(m) of every mention id m and slot k ((2w+1)·n_mention, H): pass 2's mention ids add
+        their rows to the (word, case) types' ones (features/mentions.py)."""
+        return table_products(self.params, self.spec, "M").reshape(-1, self.spec.hidden)
 
     def _decode(self, S: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Per-token scores of whole sentences -> output label ids."""

@@ -18,8 +18,17 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         features.append(f"casing ({spec['case_dim']}-d)")
     if spec.get("suffix_dim"):
         features.append(f"suffix of {meta.get('suffixes', {}).get('length', '?')} letters ({spec['suffix_dim']}-d)")
+    if spec.get("doc_dim"):
+        features.append(f"casing elsewhere in the document ({spec['doc_dim']}-d)")
+    if spec.get("gaz_dim"):
+        features.append(f"gazetteers {', '.join(meta.get('gazetteer', {}))} ({spec['gaz_dim']}-d)")
+    if spec.get("char_dim"):
+        features.append(f"character n-grams ({spec['char_dim']}-d)")
+    if spec.get("mention_dim"):
+        features.append(f"first-pass types of the other mentions, two passes ({spec['mention_dim']}-d)")
     width = 2 * spec["window"] + 1
-    x = width * (spec["dim"] + spec.get("case_dim", 0) + spec.get("suffix_dim", 0))
+    x = width * (spec["dim"] + sum(spec.get(k, 0) for k in ("case_dim", "suffix_dim", "doc_dim", "gaz_dim", "char_dim",
+                                                             "mention_dim")))
     return {
         "path": str(path),
         "source": source,

@@ -17,6 +17,7 @@ from .chars import bag_of, ngram_rows
 from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
 from .gazetteer import Gazetteer
 from .memo import MemoEncoder
+from .mentions import BLANK, PAD_MENTION, mention_groups
 from .vocab import PAD_ID, Vocab
 from .windows import make_windows
 
@@ -37,6 +38,8 @@ class Encoded:
     gazetteer: np.ndarray | None = None  # (N, 2w+1) int32 gazetteer-match ids (gazetteer.py)
     chars: np.ndarray | None = None      # (N, 2w+1) int32 word-type ids into char_bag (chars.py)
     char_bag: CharBag | None = None      # n-gram rows of each word type
+    mentions: np.ndarray | None = None   # (N, 2w+1) int32 ids of the first pass's "other mentions" (mentions.py)
+    mention_group: np.ndarray | None = None  # (N,) (document, lowercased word) group: set while pass 2 is to come
 
     @property
     def starts(self) -> np.ndarray:
@@ -92,6 +95,7 @@ class Featurizer:
     doc_case: bool = False                # the "cased elsewhere in the document" ids
     gazetteer: Gazetteer | None = None    # name lists matched in each sentence
     chars: tuple[int, int, int] | None = None  # character n-grams: (rows of Q, min_n, max_n)
+    mentions: bool = False                # the two-pass "other mentions" ids (mentions.py): blank until pass 2
 
     def __post_init__(self) -> None:
         lookup = self.vocab.lookup
@@ -110,6 +114,16 @@ class Featurizer:
     def encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None,
                     docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
         """`encode` for sentences given flat: the words of all sentences in one list, and their lengths."""
+        enc = self._encode_flat(flat, lengths, targets, docs)
+        if self.mentions:                                      # pass 1 sees them blank (mentions.py)
+            enc.mention_group = mention_groups(lower_keys(flat), token_docs(lengths, None if docs is None
+                                                                            else np.asarray(docs)))
+            enc.mentions = make_windows(np.full(len(flat), BLANK, dtype=np.int8), self.window, PAD_MENTION,
+                                        lengths=lengths)
+        return enc
+
+    def _encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None,
+                     docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
         suffixes = gazetteer = chars = bag = elsewhere = None
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)

@@ -352,7 +352,7 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
 
     lows = {"vocab_size": 2, "n_classes": 1, "window": 0, "dim": 1, "case_dim": 0, "n_cases": 1, "hidden": 1,
             "suffix_dim": 0, "n_suffixes": 0, "doc_dim": 0, "n_doc": 0, "gaz_dim": 0, "n_gaz": 0,
-            "char_dim": 0, "n_char_buckets": 0, "char_min_n": 1, "char_max_n": 1}
+            "char_dim": 0, "n_char_buckets": 0, "char_min_n": 1, "char_max_n": 1, "mention_dim": 0, "n_mention": 0}
     for key, low in lows.items():
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {excerpt(getattr(spec, key))}, expected an integer >= {low}"
@@ -378,6 +378,14 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
+    if spec.mention_dim and isinstance(meta.get("labels"), list) and all(isinstance(t, str) and is_tag(t)
+                                                                        for t in meta["labels"]):
+        from ..features.mentions import n_mention_ids
+        from ..tags import entity_types
+
+        n_types = 1 if spec.task == "binary" else len(entity_types(meta["labels"]))
+        if spec.n_mention != n_mention_ids(n_types):             # the ids mentions.py gives for these labels
+            return f"spec.n_mention is {spec.n_mention}, expected {n_mention_ids(n_types)} (features.mentions)"
     if spec.char_dim and (spec.n_char_buckets < 2 or spec.char_min_n > spec.char_max_n):
         return "spec.n_char_buckets must be >= 2 and spec.char_min_n <= spec.char_max_n"
     if spec.gaz_dim:

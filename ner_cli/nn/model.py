@@ -42,7 +42,8 @@ LOSSES = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}   
 # The lookup tables whose rows form x, in the order of their columns in each window slot, with the Batch field
 # of their ids. Q is special: a slot's c(w) is the mean of its word's n-gram rows of Q (charbag.py), and its
 # ids are word types of the batch's CharBag.
-TABLES = (("E", "words"), ("K", "cases"), ("X", "suffixes"), ("D", "elsewhere"), ("G", "gazetteer"), ("Q", "chars"))
+TABLES = (("E", "words"), ("K", "cases"), ("X", "suffixes"), ("D", "elsewhere"), ("G", "gazetteer"), ("Q", "chars"),
+          ("M", "mentions"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class ModelSpec:
     n_char_buckets: int = 0        # rows of Q (hashed n-grams)
     char_min_n: int = 2            # shortest n-gram
     char_max_n: int = 4            # longest n-gram (the whole word is one more)
+    mention_dim: int = 0           # size of the first pass's "other mentions" embedding M (0 = off; mentions.py)
+    n_mention: int = 0             # rows of M
     hidden: int = 300              # H
     activation: str = "relu"
     task: str = "multiclass"       # "multiclass" or "binary"
@@ -82,7 +85,7 @@ class ModelSpec:
     def input_size(self) -> int:
         """Length of x: (2w+1)(d + d_case + d_suffix) — 5d for the lecture's w = 2 and no extra features."""
         return self.width * (self.dim + self.case_dim + self.suffix_dim + self.doc_dim + self.gaz_dim
-                             + self.char_dim)
+                             + self.char_dim + self.mention_dim)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +104,7 @@ class Batch:
     gazetteer: np.ndarray | None = None    # (B, 2w+1) int ids into G
     chars: np.ndarray | None = None        # (B, 2w+1) word-type ids into char_bag
     char_bag: CharBag | None = None        # the n-gram rows of Q of each word type
+    mentions: np.ndarray | None = None     # (B, 2w+1) int ids into M (features/mentions.py)
 
 
 @dataclass
@@ -122,7 +126,7 @@ def lookup_tables(spec: ModelSpec) -> list[tuple[str, str, int]]:
     (parameter, the Batch field holding its ids, width). E always; the casing table K, the suffix table X,
     the document table D, the gazetteer table G and the character n-gram table Q when the spec has them."""
     widths = {"E": spec.dim, "K": spec.case_dim, "X": spec.suffix_dim, "D": spec.doc_dim, "G": spec.gaz_dim,
-              "Q": spec.char_dim}
+              "Q": spec.char_dim, "M": spec.mention_dim}
     return [(name, field, widths[name]) for name, field in TABLES if widths[name]]
 
 
@@ -130,7 +134,7 @@ def param_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     """Every parameter of a model with this spec and its shape: the one list of parameters."""
     H, C = spec.hidden, spec.n_classes
     rows = {"E": spec.vocab_size, "K": spec.n_cases, "X": spec.n_suffixes, "D": spec.n_doc, "G": spec.n_gaz,
-            "Q": spec.n_char_buckets}
+            "Q": spec.n_char_buckets, "M": spec.n_mention}
     shapes: dict[str, tuple[int, ...]] = {name: (rows[name], width) for name, _, width in lookup_tables(spec)}
     shapes.update(W=(H, spec.input_size), b=(H,))
     if spec.task == "binary":
@@ -169,12 +173,13 @@ def init_params(spec: ModelSpec, rng: np.random.Generator, dtype: Any = np.float
 
 def window_vectors(params: Params, words: np.ndarray, cases: np.ndarray | None,
                    suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
-                   gazetteer: np.ndarray | None = None, char_vecs: np.ndarray | None = None) -> np.ndarray:
+                   gazetteer: np.ndarray | None = None, char_vecs: np.ndarray | None = None,
+                   mentions: np.ndarray | None = None) -> np.ndarray:
     """x for every window: per slot, the rows of the lookup tables (`TABLES`: E, then K, X, D, G when the
     model has them) side by side, then the character vector c(w) of the slot's word when given
     (`char_vecs` (B, 2w+1, d_char), from `charbag.bag_forward`): (B, 2w+1, d + d_case + ...) flattened."""
     ids = {"words": words, "cases": cases, "suffixes": suffixes, "elsewhere": elsewhere, "gazetteer": gazetteer,
-           "chars": char_vecs}
+           "chars": char_vecs, "mentions": mentions}
     tables = [(name, ids[field]) for name, field in TABLES if name in params and ids[field] is not None]
     if len(tables) == 1:
         return params["E"][words].reshape(len(words), -1)          # (B, 2w+1, d) flattened
@@ -212,10 +217,10 @@ def log_softmax(S: np.ndarray) -> np.ndarray:
 def scores(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None = None,
            suffixes: np.ndarray | None = None, elsewhere: np.ndarray | None = None,
            gazetteer: np.ndarray | None = None, chars: np.ndarray | None = None,
-           char_bag: CharBag | None = None) -> np.ndarray:
+           char_bag: CharBag | None = None, mentions: np.ndarray | None = None) -> np.ndarray:
     """Inference-time scores, no dropout: s (B,) for binary, S (B, C) otherwise."""
     char_vecs = bag_forward(params["Q"], char_bag, chars)[0] if "Q" in params and chars is not None else None
-    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs)
+    x = window_vectors(params, words, cases, suffixes, elsewhere, gazetteer, char_vecs, mentions)
     _, h = hidden(params, spec, x, keep_z=False)
     return output_scores(params, spec, h)
 
@@ -227,6 +232,20 @@ def output_scores(params: Params, spec: ModelSpec, h: np.ndarray) -> np.ndarray:
     S = h @ params["U"].T                                          # S = U h + c
     S += params["c"]
     return S
+
+
+def table_products(params: Params, spec: ModelSpec, name: str) -> np.ndarray:
+    """W_k^T T(r) for every row r of a lookup table T (`lookup_tables`: E, K, M, ...) and window slot k, where
+    W_k^T are the columns of W that slot k gives table T: (rows of T, (2w+1)·H), slot k's block at k·H."""
+    H, width = spec.hidden, spec.width
+    offset = 0
+    for table, _, cols in lookup_tables(spec):                    # x's slot: the tables side by side, in order
+        if table == name:
+            break
+        offset += cols
+    W = params["W"].reshape(H, width, -1)                          # (H, 2w+1, d + d_case + ...)
+    W_T = W[:, :, offset:offset + cols].transpose(1, 0, 2).reshape(width * H, cols)
+    return params[name] @ W_T.T
 
 
 def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.ndarray | None,
@@ -248,8 +267,7 @@ def type_products(params: Params, spec: ModelSpec, words: np.ndarray, cases: np.
         buffer[:size].reshape(len(words), width * H)
     np.matmul(x, W_E.T, out=P)                                     # (U, (2w+1)·H)  [W_k^E e(w)]_k
     if cases is not None and "K" in params:
-        W_K = W[:, :, d:].transpose(1, 0, 2).reshape(width * H, -1)
-        KW = params["K"] @ W_K.T                                   # (n_cases, (2w+1)·H)  [W_k^K K(c)]_k
+        KW = table_products(params, spec, "K")                     # (n_cases, (2w+1)·H)  [W_k^K K(c)]_k
         for i in range(0, len(words), 512):                        # + KW[c], a block at a time (small temporaries)
             P[i:i + 512] += KW[cases[i:i + 512]]
     return P.reshape(len(words) * width, H)
@@ -261,12 +279,17 @@ def type_rows(types: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return (types.astype(np.intp) * spec.width + np.arange(spec.width)).T.copy()
 
 
-def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, rows: np.ndarray,
+                      extra: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """`scores` from `type_products`: z_t = Σ_k P[(2w+1)·u_{t+k} + k] + b, for the rows (2w+1, B) of P that
-    `type_rows` gives for B windows of type ids u."""
+    `type_rows` gives for B windows of type ids u. `extra` = (P', rows') adds the rows of one more table's
+    products in the same layout (`table_products` of a table that is not part of the types, e.g. M)."""
     z = np.take(P, rows[0], axis=0)                                # (B, H)
     for k in range(1, spec.width):
         z += np.take(P, rows[k], axis=0)                           # z = Σ_k W_k x_k
+    if extra is not None:
+        for k in range(spec.width):
+            z += np.take(extra[0], extra[1][k], axis=0)
     z += params["b"]                                               #   + b
     relu = spec.activation == "relu"
     return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
@@ -303,7 +326,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
     if "Q" in params and ids["chars"] is not None:                # c(w) per slot, (B', 2w+1, d_char)
         char_vecs, char_cache = bag_forward(params["Q"], batch.char_bag, ids["chars"])
     x = window_vectors(params, ids["words"], ids["cases"], ids["suffixes"], ids["elsewhere"], ids["gazetteer"],
-                       char_vecs)                                  # (B', D)
+                       char_vecs, ids["mentions"])                                  # (B', D)
     x, mask_x = _dropout(x, spec.dropout_input, rng)
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
