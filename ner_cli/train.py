@@ -10,6 +10,8 @@ every epoch, score the test file once at the end. Callers see progress through c
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -79,6 +81,16 @@ def token_rows(starts: np.ndarray, lengths: np.ndarray, sentence_ids: np.ndarray
     return np.repeat(starts[sentence_ids], lens) + (np.arange(lens.sum()) - offset_in_batch)
 
 
+def release_free_memory() -> None:
+    """Hand the C allocator's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere).
+
+    An epoch's large temporaries (the model copy, dev scoring, the file being written) are freed into glibc's
+    heap, which keeps them: without this the RSS of `ner train` grew by about 6 MB an epoch (no Python object
+    was leaking) and its peak passed 450 MB in 15 epochs."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def history_entry(e: Epoch) -> dict[str, Any]:
     """What the model file keeps of an epoch: loss, dev F1 (overall and per type), learning rate, seconds."""
     dev = e.dev.scores if e.dev else None
@@ -113,6 +125,7 @@ class Trainer:
         setup = prepare(cfg, train, dev)
         trainer = cls(cfg, setup, threads)
         setup.init_E = None                     # its rows are params["E"] now: no second 20 MB copy kept
+        release_free_memory()                   # GloVe's 400k words and the corpus copies are gone
         return trainer
 
     def tagger(self, scores: dict[str, Any] | None = None) -> Tagger:
@@ -290,6 +303,7 @@ class TrainingRun:
             save_model(self.out, event.tagger.params, event.tagger.meta)
             self.saved_epoch = event.epoch
         save_checkpoint(self.checkpoint, self.trainer.state_dict())
+        release_free_memory()
 
     def finish(self) -> TrainResult:
         """The result, with the saved model scored once on data.test (reported, never used to choose).
