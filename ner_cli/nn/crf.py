@@ -196,76 +196,64 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
 
     a_1 ∝ exp(start) ∘ P_1,  a_t ∝ (a_{t-1} @ Et) ∘ P_t,  each row scaled to sum 1 by c_t, so
     log Z = Σ_t log c_t + (the maxima taken out of S and A) + log Σ_j a_L[j] exp(end[j]).
-    b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end) (b is not normalised: only its ratios within a row matter).
-    Both recursions run in one loop (`_two_way_steps`): a few numpy calls per step instead of log space's max,
-    exp and log, in each direction. Returns None if a normaliser underflows (then use log space, whose rows are
-    rescaled too, so both paths hold at any length). log Z is float64.
+    b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). One (B, C) @ (C, C) product, a product and a sum per
+    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space,
+    whose rows are rescaled too, so both paths hold at any length). log Z is float64.
     """
     B, T, C = S.shape
     if T == 0 or B == 0:
         return None
-    m_S = S.max(axis=2)                                            # (B, T)
-    P = np.exp(S - m_S[:, :, None])                                # (B, T, C), max 1 per row
+    order = np.argsort(-lengths, kind="stable")                    # longest first: step t touches rows [:n_t]
+    lens = lengths[order]
+    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1).tolist()   # n_t = #{b: len_b > t}
+    S_o = S[order].transpose(1, 0, 2)                              # (T, B, C) time-major: row t is contiguous
+    m_S = S_o.max(axis=2)                                          # (T, B)
+    P = np.exp(S_o - m_S[:, :, None])                              # (T, B, C), max 1 per row
     top = float(trans.max())
     Et = np.exp(trans - top)                                       # (C, C)
     s_top, e_top = float(start.max()), float(end.max())
-    exp_end = np.exp(end - e_top)
-    b_end = exp_end / exp_end.sum()                                # b_L
-    # step k of the loop is position t = k forwards and t = L - 1 - k backwards, for every sentence at once
-    rows, t = np.nonzero(mask)                                     # valid (b, t), in (b, t) order
-    k_back = lengths[rows] - 1 - t
-    PP = np.ones((T, B, 2 * C), dtype=S.dtype)                     # [P_t | P_{L-1-k}] per step k
-    PP[:, :, :C] = P.transpose(1, 0, 2)
-    PP[k_back, rows, C:] = P[rows, t]
-    first = np.concatenate([np.broadcast_to(np.exp(start - s_top), (B, C)), np.broadcast_to(b_end, (B, C))], 1)
-    X, Y, sums = _two_way_steps(first, PP, Et)
-    c = sums[t, rows, 0]                                           # c_t of the valid positions
-    if not (c > 0).all() or not np.isfinite(c).all():
+    a = np.zeros_like(P)
+    c = np.ones((T, B), dtype=S.dtype)                             # c[t, b]: the scale of row t (1 past the end)
+    first = np.exp(start - s_top) * P[0]
+    c[0] = first.sum(axis=1)
+    a[0] = first / c[0, :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):           # c = 0 is caught just below
+        for t in range(1, T):
+            n = running[t]
+            if n == 0:
+                break
+            new = np.matmul(a[t - 1, :n], Et, out=a[t, :n])       # (n, C)  a_t ∝ (a_{t-1} @ Et) ∘ P_t
+            new *= P[t, :n]
+            np.add.reduce(new, axis=1, out=c[t, :n])
+            new /= c[t, :n, None]
+    if not (c > 0).all():
         return None
-    a = np.zeros_like(S)
-    a[rows, t] = X[t, rows, :C]                                    # a_t (B, T, C), each row sums to 1
-    b = np.empty_like(S)
-    b[:] = b_end                                                   # b_t for t >= len - 1
-    b[rows, t] = Y[k_back, rows, C:]
-    lens = lengths
     has = lens > 0
+    exp_end = np.exp(end - e_top)
     last = np.ones(B, dtype=S.dtype)
-    last[has] = a[np.flatnonzero(has), lens[has] - 1] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
+    last[has] = a[lens[has] - 1, np.flatnonzero(has)] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
     if not (last > 0).all():
         return None
-    log_c = np.zeros((B, T), dtype=S.dtype)
-    log_c[rows, t] = np.log(c)
+    valid = np.arange(T)[None, :] < lens[:, None]                  # (B, T)
+    log_c, m_S = np.log(np.ascontiguousarray(c.T)), np.ascontiguousarray(m_S.T)   # (B, T), contiguous rows
     f8 = np.float64                                                # log Z summed in float64 at any length
-    log_z = np.where(has, log_c.sum(axis=1, dtype=f8) + (m_S * mask).sum(axis=1, dtype=f8)
+    log_z = np.where(has, log_c.sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
                      + top * np.maximum(lens - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
+    b = np.empty_like(P)
+    b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
+    Et_T = Et.T
+    scratch = np.empty((B, C), dtype=S.dtype)
+    for t in range(T - 2, -1, -1):
+        n = running[t + 1]                                         # sentences with a token after t
+        if n == 0:
+            continue
+        new = np.matmul(np.multiply(P[t + 1, :n], b[t + 1, :n], out=scratch[:n]), Et_T, out=b[t, :n])
+        new /= new.sum(axis=1, keepdims=True)                      # b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ
+    inv = np.empty_like(order)
+    inv[order] = np.arange(B)
+    a, b, P = (np.ascontiguousarray(x.transpose(1, 0, 2)[inv]) for x in (a, b, P))   # back to (B, T, C)
+    log_z = log_z[inv]
     return log_z, (a, b, P, Et)
-
-
-def _two_way_steps(first: np.ndarray, PP: np.ndarray, Et: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The forward and backward recursions side by side, one (B, 2C) @ (2C, 2C) product per step.
-
-    Row b of step k holds [forward at t = k | backward at t = L_b - 1 - k]: Y_k = X_{k-1} @ [[Et, 0], [0, Etᵀ]]
-    is [a_{t-1} @ Et | q_{t+1} @ Etᵀ] (the backward half is b_t, up to scale), X_k = Y_k ∘ PP_k is
-    [ã_t ∘ P_t | b_t ∘ P_t = q_t], and each half of X_k is scaled to sum 1 (the forward half's sum is c_t).
-    Step 0: Y_0 = `first` ([exp(start) | b_L]). Steps past a sentence's end hold numbers nobody reads.
-    Returns X, Y (T, B, 2C) and the two sums of each step (T, B, 2).
-    """
-    T, B, C2 = PP.shape
-    C = C2 // 2
-    two_way = np.zeros((C2, C2), dtype=PP.dtype)
-    two_way[:C, :C], two_way[C:, C:] = Et, Et.T
-    X, Y = np.empty_like(PP), np.empty_like(PP)
-    sums = np.empty((T, B, 2), dtype=PP.dtype)
-    Y[0] = first
-    halves = X.reshape(T, B, 2, C)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):   # checked by the caller
-        for k in range(T):
-            if k:
-                np.matmul(X[k - 1], two_way, out=Y[k])
-            np.multiply(Y[k], PP[k], out=X[k])
-            np.add.reduce(halves[k], axis=2, out=sums[k])
-            np.divide(halves[k], sums[k, :, :, None], out=halves[k])
-    return X, Y, sums
 
 
 def _softmax_last(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
