@@ -205,53 +205,50 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
         return None
     order = np.argsort(-lengths, kind="stable")                    # longest first: step t touches rows [:n_t]
     lens = lengths[order]
-    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1).tolist()   # n_t = #{b: len_b > t}
-    S_o = S[order].transpose(1, 0, 2)                              # (T, B, C) time-major: row t is contiguous
-    m_S = S_o.max(axis=2)                                          # (T, B)
-    P = np.exp(S_o - m_S[:, :, None])                              # (T, B, C), max 1 per row
+    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1)  # (T,) n_t = #{b: len_b > t}
+    S_o = S[order]
+    m_S = S_o.max(axis=2)                                          # (B, T)
+    P = np.exp(S_o - m_S[:, :, None])                              # (B, T, C), max 1 per row
     top = float(trans.max())
     Et = np.exp(trans - top)                                       # (C, C)
     s_top, e_top = float(start.max()), float(end.max())
-    a = np.zeros_like(P)
-    c = np.ones((T, B), dtype=S.dtype)                             # c[t, b]: the scale of row t (1 past the end)
-    first = np.exp(start - s_top) * P[0]
-    c[0] = first.sum(axis=1)
-    a[0] = first / c[0, :, None]
+    a = np.zeros_like(S)
+    c = np.ones((B, T), dtype=S.dtype)                             # c[b, t]: the scale of row t (1 past the end)
+    first = np.exp(start - s_top) * P[:, 0]
+    c[:, 0] = first.sum(axis=1)
+    a[:, 0] = first / c[:, 0, None]
     with np.errstate(divide="ignore", invalid="ignore"):           # c = 0 is caught just below
         for t in range(1, T):
             n = running[t]
             if n == 0:
                 break
-            new = np.matmul(a[t - 1, :n], Et, out=a[t, :n])       # (n, C)  a_t ∝ (a_{t-1} @ Et) ∘ P_t
-            new *= P[t, :n]
-            np.add.reduce(new, axis=1, out=c[t, :n])
-            new /= c[t, :n, None]
+            new = (a[:n, t - 1] @ Et) * P[:n, t]                   # (n, C)  a_t ∝ (a_{t-1} @ Et) ∘ P_t
+            c[:n, t] = new.sum(axis=1)
+            a[:n, t] = new / c[:n, t, None]
     if not (c > 0).all():
         return None
     has = lens > 0
     exp_end = np.exp(end - e_top)
     last = np.ones(B, dtype=S.dtype)
-    last[has] = a[lens[has] - 1, np.flatnonzero(has)] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
+    last[has] = a[np.flatnonzero(has), lens[has] - 1] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
     if not (last > 0).all():
         return None
-    valid = np.arange(T)[None, :] < lens[:, None]                  # (B, T)
-    log_c, m_S = np.log(np.ascontiguousarray(c.T)), np.ascontiguousarray(m_S.T)   # (B, T), contiguous rows
+    valid = np.arange(T)[None, :] < lens[:, None]
     f8 = np.float64                                                # log Z summed in float64 at any length
-    log_z = np.where(has, log_c.sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
+    log_z = np.where(has, np.log(c).sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
                      + top * np.maximum(lens - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
-    b = np.empty_like(P)
+    b = np.empty_like(S)
     b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
     Et_T = Et.T
-    scratch = np.empty((B, C), dtype=S.dtype)
     for t in range(T - 2, -1, -1):
         n = running[t + 1]                                         # sentences with a token after t
         if n == 0:
             continue
-        new = np.matmul(np.multiply(P[t + 1, :n], b[t + 1, :n], out=scratch[:n]), Et_T, out=b[t, :n])
-        new /= new.sum(axis=1, keepdims=True)                      # b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ
+        new = (P[:n, t + 1] * b[:n, t + 1]) @ Et_T                 # (n, C)  b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ
+        b[:n, t] = new / new.sum(axis=1, keepdims=True)
     inv = np.empty_like(order)
     inv[order] = np.arange(B)
-    a, b, P = (np.ascontiguousarray(x.transpose(1, 0, 2)[inv]) for x in (a, b, P))   # back to (B, T, C)
+    a, b, P = a[inv], b[inv], P[inv]
     log_z = log_z[inv]
     return log_z, (a, b, P, Et)
 
