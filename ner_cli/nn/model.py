@@ -36,6 +36,7 @@ import numpy as np
 from .activations import ACTIVATIONS, RELU_FAMILY
 from .charbag import CharBag, bag_backward, bag_forward
 from .decode import lengths_to_mask
+from .helper import INLINE, Helper
 
 Params = dict[str, np.ndarray]
 LOSSES = {"multiclass": ("softmax", "crf"), "binary": ("logistic", "margin")}   # task -> its losses
@@ -295,13 +296,26 @@ def scores_from_types(params: Params, spec: ModelSpec, P: np.ndarray, rows: np.n
     return output_scores(params, spec, np.maximum(z, 0, out=z) if relu else ACTIVATIONS[spec.activation][0](z))
 
 
-def _dropout(a: np.ndarray, p: float, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Inverted dropout: keep each unit with probability 1 - p and scale by 1/(1 - p)."""
+Masks = tuple[np.ndarray | None, np.ndarray | None]          # dropout masks of x and h (None: no dropout)
+
+
+def _dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | None,
+                  dtype: Any = np.float32) -> np.ndarray | None:
+    """Inverted dropout's mask: 1/(1 - p) for each unit kept (probability 1 - p), else 0; None if p = 0."""
     if p <= 0 or rng is None:
-        return a, None
-    scale = np.asarray(1, dtype=a.dtype) / np.asarray(1 - p, dtype=a.dtype)   # 1/(1-p), as the old 1.0/(1-p)
-    mask = np.multiply(rng.random(a.shape, dtype=np.float32) >= p, scale, dtype=a.dtype)
-    return a * mask, mask
+        return None
+    scale = np.asarray(1, dtype=dtype) / np.asarray(1 - p, dtype=dtype)       # 1/(1-p), as the old 1.0/(1-p)
+    return np.multiply(rng.random(shape, dtype=np.float32) >= p, scale, dtype=dtype)
+
+
+def dropout_masks(spec: ModelSpec, n_tokens: int, rng: np.random.Generator | None, dtype: Any = np.float32
+                  ) -> Masks:
+    """The masks of x (B, D) and h (B, H) for a batch of `n_tokens` windows, drawn from `rng` in that order.
+
+    They depend on nothing but the batch size, so a trainer can draw the next batch's while this one runs (in
+    another thread): the generator gives the same numbers as when `forward` draws them itself."""
+    return (_dropout_mask((n_tokens, spec.input_size), spec.dropout_input, rng, dtype),
+            _dropout_mask((n_tokens, spec.hidden), spec.dropout_hidden, rng, dtype))
 
 
 def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np.ndarray:
@@ -311,9 +325,10 @@ def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np
     return bad
 
 
-def forward(params: Params, spec: ModelSpec, batch: Batch,
-            rng: np.random.Generator | None = None) -> tuple[float, dict[str, Any]]:
-    """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout)."""
+def forward(params: Params, spec: ModelSpec, batch: Batch, rng: np.random.Generator | None = None,
+            masks: Masks | None = None) -> tuple[float, dict[str, Any]]:
+    """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout);
+    `masks`, when given, are the batch's dropout masks (`dropout_masks`) already drawn."""
     ids = {field: getattr(batch, field) for _, field in TABLES}  # (B, 2w+1) ids of each lookup table
     B = len(batch.words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
@@ -326,10 +341,12 @@ def forward(params: Params, spec: ModelSpec, batch: Batch,
     if "Q" in params and ids["chars"] is not None:                # c(w) per slot, (B', 2w+1, d_char)
         char_vecs, char_cache = bag_forward(params["Q"], batch.char_bag, ids["chars"])
     x = window_vectors(params, ids["words"], ids["cases"], ids["suffixes"], ids["elsewhere"], ids["gazetteer"],
-                       char_vecs, ids["mentions"])                                  # (B', D)
-    x, mask_x = _dropout(x, spec.dropout_input, rng)
+                       char_vecs, ids["mentions"])                 # (B', D)
+    mask_x, mask_h = dropout_masks(spec, len(x), rng, x.dtype) if masks is None else masks
+    if mask_x is not None:
+        x *= mask_x                                                # x is a fresh gather: dropped in place
     z, h = hidden(params, spec, x)                                 # (B', H)
-    h_drop, mask_h = _dropout(h, spec.dropout_hidden, rng)
+    h_drop = h if mask_h is None else h * mask_h
     cache: dict[str, Any] = dict(**ids, char_cache=char_cache, x=x, mask_x=mask_x, z=z, h=h, h_drop=h_drop,
                                  mask_h=mask_h, B=B, batch=batch)
 
@@ -450,8 +467,9 @@ def pad_by_lengths(S: np.ndarray, y: np.ndarray | None, lengths: np.ndarray
     return S_pad, tags, mask
 
 
-def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str, Any]:
-    """∂J/∂(every parameter). The lookup tables E, K and X come back as RowGrad (only the rows the batch touched)."""
+def backward(params: Params, spec: ModelSpec, cache: dict[str, Any], helper: Helper = INLINE) -> dict[str, Any]:
+    """∂J/∂(every parameter). The lookup tables E, K and X come back as RowGrad (only the rows the batch touched).
+    With a `helper` thread, ∂J/∂W = δᵀx is computed there while ∂J/∂x = Wᵀδ is computed here."""
     _, f_prime = ACTIVATIONS[spec.activation]
     x, z, h, h_drop = cache["x"], cache["z"], cache["h"], cache["h_drop"]
     grads: dict[str, Any] = {}
@@ -469,15 +487,11 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         dh *= cache["mask_h"]                                      # (dh is a fresh array: in place from here)
     delta = np.multiply(dh, z > 0, out=dh) if spec.activation == "relu" else \
         np.multiply(dh, f_prime(z, h), out=dh)                     # (B, H)  δ = uᵀ ∘ f'(z), times ∂J/∂s
-    grads["W"] = delta.T @ x                                       # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
+    dW = helper.submit(np.matmul, delta.T, x)                      # (H, D)  ∂s/∂W = δᵀxᵀ, summed over batch
     grads["b"] = delta.sum(axis=0)                                 # (H,)    ∂s/∂b = δ
     dx = delta @ params["W"]                                       # (B, D)  ∂s/∂x = Wᵀδ
     if cache["mask_x"] is not None:
         dx *= cache["mask_x"]
-    if spec.l2:
-        grads["W"] = grads["W"] + spec.l2 * params["W"]
-        out = "u" if spec.task == "binary" else "U"
-        grads[out] = grads[out] + spec.l2 * params[out]
     dx = dx.reshape(len(x), spec.width, -1)                        # (B, 2w+1, d + d_case + d_suffix + ...)
     col = 0
     for name, ids, width in lookup_tables(spec):                   # ∂J/∂x split back into E, K, X, D, G rows
@@ -486,6 +500,11 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any]) -> dict[str
         else:
             grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape)
         col += width
+    grads["W"] = dW.result()
+    if spec.l2:
+        grads["W"] = grads["W"] + spec.l2 * params["W"]
+        out = "u" if spec.task == "binary" else "U"
+        grads[out] = grads[out] + spec.l2 * params[out]
     return grads
 
 

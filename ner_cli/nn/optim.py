@@ -45,6 +45,9 @@ class Optimizer:
         """The arrays `state()` holds once every parameter has been updated, and their shapes."""
         return {"t": ()}
 
+    def free(self) -> None:
+        """Drop the moment arrays once training is over (for Adam, twice the parameters' memory)."""
+
 
 class SGD(Optimizer):
     """θ ← θ - lr · g."""
@@ -70,6 +73,9 @@ class _Accumulating(Optimizer):
         if name not in m:
             m[name] = np.zeros_like(p)
         return m[name]
+
+    def free(self) -> None:
+        self.moments = {s: {} for s in self.slots}
 
     def state(self) -> dict[str, np.ndarray]:
         out = super().state()
@@ -115,6 +121,10 @@ class Adam(_Accumulating):
         super().__init__(lr, lr_scale)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self._buffers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def free(self) -> None:
+        super().free()
+        self._buffers = {}
 
     def _scratch(self, name: str, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two arrays shaped like `p` for intermediate results (not state: never saved)."""
