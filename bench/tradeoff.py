@@ -26,6 +26,7 @@ VARIANTS: dict[str, list[str]] = {
     "+ doc_dim 8 (casing elsewhere in the document)": ["model.doc_dim=8"],
     "+ gazetteers, 5 lists (gaz_dim 8)": ["model.gazetteers=city,country,region,first,last", "model.gaz_dim=8"],
     "+ char_dim 16 (character n-gram bag)": ["model.char_dim=16"],
+    "+ mention_dim 8 (two passes: other mentions)": ["model.mention_dim=8"],
 }
 
 
