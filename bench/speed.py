@@ -132,6 +132,13 @@ def machine() -> list[str]:
             f"load average at start (1, 5, 15 min): {loadavg()}"]
 
 
+def print_header(title: str, module: str, argv: Sequence[str] | None) -> None:
+    """The title with the date, the machine, and the command that reproduces the run."""
+    print(title, "—", time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    print("\n".join(machine()))
+    print(f"command: {' '.join([Path(sys.executable).name, '-m', module, *(argv or sys.argv[1:])])}")
+
+
 # ---- input files --------------------------------------------------------------------------------------------
 
 def sentences(data: Path) -> list[list[str]]:
@@ -446,9 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    print("ner speed benchmark —", time.strftime("%Y-%m-%d %H:%M:%S %Z"))
-    print("\n".join(machine()))
-    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'bench.speed', *(argv or sys.argv[1:])])}")
+    print_header("ner speed benchmark", "bench.speed", argv)
 
     text = work / "corpus.txt"
     n_lines, n_ws = build_text(args.data, text, args.tokens)

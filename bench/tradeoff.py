@@ -13,12 +13,23 @@ Run: ``OPENBLAS_NUM_THREADS=1 .venv/bin/python -m bench.tradeoff`` (about 15 min
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.speed import CONFIG, DATA, EPOCH_RE, NER, bench_tag, build_text, loadavg, machine, median, run, spread
+from bench.speed import (
+    CONFIG,
+    DATA,
+    EPOCH_RE,
+    NER,
+    bench_tag,
+    build_text,
+    loadavg,
+    median,
+    print_header,
+    run,
+    spread,
+)
 
 # name -> `--set` overrides on top of configs/conll2003.yaml
 VARIANTS: dict[str, list[str]] = {
@@ -56,9 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    print("ner accuracy/speed trade-off —", time.strftime("%Y-%m-%d %H:%M:%S %Z"))
-    print("\n".join(machine()))
-    print(f"command: {' '.join([Path(sys.executable).name, '-m', 'bench.tradeoff', *(argv or sys.argv[1:])])}")
+    print_header("ner accuracy/speed trade-off", "bench.tradeoff", argv)
     text = work / "corpus.txt"
     n_lines, n_ws = build_text(args.data, text, args.tokens)
     print(f"tagging input: {n_lines:,} lines, {n_ws:,} space-separated tokens", flush=True)
