@@ -310,11 +310,17 @@ class TypeTable:
             return
         ids = self._room(len(new))
         n_cases, size = self.spec.n_cases, len(new) * self.spec.width * self.spec.hidden
-        if len(self.scratch) < size:                               # one buffer, reused: no fresh pages per chunk
-            self.scratch = np.empty(int(size * 1.25), dtype=self.P.dtype)
+        rows = self.P.reshape(self.capacity, -1)                   # one row of (2w+1)·H per type id
+        if (np.diff(ids) == 1).all():                             # fresh ids (a run): computed in place
+            buffer = rows[ids[0]:ids[-1] + 1].reshape(-1)
+        else:                                                      # evicted ids: computed aside, then scattered
+            if len(self.scratch) < size:                           # one buffer, reused: no fresh pages per chunk
+                self.scratch = np.empty(int(size * 1.25), dtype=self.P.dtype)
+            buffer = self.scratch
         products = type_products(self.params, self.spec, new // n_cases, new % n_cases if self.cased else None,
-                                 self.scratch)
-        self.P.reshape(self.capacity, -1)[ids] = products.reshape(len(new), -1)
+                                 buffer)
+        if buffer is self.scratch:
+            rows[ids] = products.reshape(len(new), -1)
         self.slot[new] = ids
         self.codes[ids] = new
         self.used[ids] = self.clock
