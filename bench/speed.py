@@ -186,6 +186,12 @@ def count_conll_tokens(path: Path) -> int:
 
 # ---- measurements -------------------------------------------------------------------------------------------
 
+def epoch_lines(r: Run) -> tuple[list[tuple[float, re.Match]], tuple[float, re.Match]]:
+    """The epoch lines of a `ner train` run (seconds since start, match) and the first one with the best dev F1."""
+    epochs = [(t, m) for t, line in r.lines if (m := EPOCH_RE.match(line))]
+    return epochs, max(epochs, key=lambda e: float(e[1].group(2)))
+
+
 @dataclass
 class TrainResult:
     wall_to_best: list[float]
@@ -206,8 +212,7 @@ def bench_train(work: Path, repeats: int) -> TrainResult:
         r = run([NER, "train", str(CONFIG), "-o", str(out)], env={"OPENBLAS_NUM_THREADS": "1"})
         if r.code != 0:
             raise SystemExit(f"ner train failed:\n{r.stderr}")
-        epochs = [(t, m) for t, line in r.lines if (m := EPOCH_RE.match(line))]
-        best = max(epochs, key=lambda e: float(e[1].group(2)))       # first epoch with the best dev F1
+        epochs, best = epoch_lines(r)
         res.wall_to_best.append(best[0])
         res.best_f1.append(float(best[1].group(2)))
         res.epoch_seconds += [float(m.group(3)) for _, m in epochs]

@@ -20,10 +20,10 @@ from pathlib import Path
 from bench.speed import (
     CONFIG,
     DATA,
-    EPOCH_RE,
     NER,
     bench_tag,
     build_text,
+    epoch_lines,
     loadavg,
     median,
     print_header,
@@ -49,8 +49,7 @@ def train_variant(overrides: Sequence[str], out: Path) -> dict[str, float]:
     r = run(cmd)
     if r.code != 0:
         raise SystemExit(f"ner train {' '.join(overrides)} failed:\n{r.stderr}")
-    epochs = [(t, m) for t, line in r.lines if (m := EPOCH_RE.match(line))]
-    best = max(epochs, key=lambda e: float(e[1].group(2)))
+    _, best = epoch_lines(r)
     return {"dev": float(best[1].group(2)), "to_best": best[0], "wall": r.wall, "cpu": r.cpu, "rss": r.rss_mb,
             "epoch": float(best[1].group(1))}
 

@@ -86,3 +86,28 @@ def ner_tag():
         return subprocess.run([sys.executable, "-m", "ner_cli", "tag", "--model", str(model), "--format", fmt,
                                str(path)], check=True, capture_output=True).stdout
     return run
+
+
+def table_gradchecks(task: str, loss: str, seed: int, n_classes: int, tables: dict[str, int], **spec_extra):
+    """Finite-difference checks (`nn.gradcheck`) of a tiny float64 model with extra lookup tables: `spec_extra`
+    gives their widths and row counts, `tables` maps each Batch field to its table's row count (random ids)."""
+    import numpy as np
+
+    from ner_cli.nn.gradcheck import gradcheck
+    from ner_cli.nn.model import Batch, ModelSpec, init_params
+
+    rng = np.random.default_rng(seed)
+    spec = ModelSpec(vocab_size=20, n_classes=1 if task == "binary" else n_classes, window=2, dim=3, case_dim=2,
+                     n_cases=9, hidden=5, activation="tanh", task=task, loss=loss, dropout_input=0.2,
+                     dropout_hidden=0.2, **spec_extra)
+    params = init_params(spec, rng, dtype=np.float64)
+    params["W"] *= 3
+    lengths = np.array([3, 4, 2])
+    n = int(lengths.sum())
+
+    def ids(rows):
+        return rng.integers(0, rows, size=(n, spec.width)).astype(np.int32)
+
+    batch = Batch(ids(20), ids(9), rng.integers(0, spec.n_classes if task != "binary" else 2, n), lengths,
+                  **{field: ids(rows) for field, rows in tables.items()})
+    return gradcheck(params, spec, batch, seed=2, entries=25)

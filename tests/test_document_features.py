@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import table_gradchecks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +24,7 @@ from ner_cli.features.document import (
 )
 from ner_cli.features.featurizer import lower_keys
 from ner_cli.io.dataset import Corpus, document_ids
-from ner_cli.nn.gradcheck import gradcheck
-from ner_cli.nn.model import Batch, ModelSpec, init_params
+from ner_cli.nn.model import ModelSpec
 
 
 def features(doc: list[list[str]], docs=None):
@@ -120,21 +120,8 @@ def test_case_copies_add_whole_documents_with_their_tags():
 
 @pytest.mark.parametrize(("task", "loss"), [("multiclass", "crf"), ("multiclass", "softmax"), ("binary", "margin")])
 def test_gradients_of_the_document_and_gazetteer_tables(task, loss):
-    rng = np.random.default_rng(4)
-    spec = ModelSpec(vocab_size=20, n_classes=1 if task == "binary" else 4, window=2, dim=3, case_dim=2, n_cases=9,
-                     doc_dim=3, n_doc=len(ELSEWHERE), gaz_dim=2, n_gaz=5, hidden=5, activation="tanh", task=task,
-                     loss=loss, dropout_input=0.2, dropout_hidden=0.2)
-    params = init_params(spec, rng, dtype=np.float64)
-    params["W"] *= 3
-    lengths = np.array([3, 4, 2])
-    n = int(lengths.sum())
-
-    def ids(rows):
-        return rng.integers(0, rows, size=(n, spec.width)).astype(np.int32)
-
-    batch = Batch(ids(20), ids(9), rng.integers(0, spec.n_classes if task != "binary" else 2, n), lengths,
-                  elsewhere=ids(len(ELSEWHERE)), gazetteer=ids(5))
-    results = gradcheck(params, spec, batch, seed=2, entries=25)
+    results = table_gradchecks(task, loss, 4, 4, {"elsewhere": len(ELSEWHERE), "gazetteer": 5},
+                               doc_dim=3, n_doc=len(ELSEWHERE), gaz_dim=2, n_gaz=5)
     assert {"D", "G"} <= {r.name for r in results}
     for r in results:
         assert r.max_rel_error < 1e-5, f"{r.name} off by {r.max_rel_error:.1e}"

@@ -214,16 +214,21 @@ def hostile_model(rng: random.Random, arrays: dict, meta0: dict) -> bytes:
     return buf.getvalue()
 
 
+def flipped(rng: random.Random, data: bytes, most: int) -> bytes:
+    """`data` with 1 to `most` random bytes overwritten."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, most)):
+        b[rng.randrange(len(b))] = rng.randrange(256)
+    return bytes(b)
+
+
 def damaged_checkpoint(rng: random.Random, good: bytes) -> bytes:
     """Issue 11 T5: a real checkpoint with one part broken (state JSON, arrays, optimiser moments, bytes)."""
     r = rng.random()
     if r < .1:
         return good[: rng.randrange(len(good))]
     if r < .2:
-        b = bytearray(good)
-        for _ in range(rng.randint(1, 10)):
-            b[rng.randrange(len(b))] = rng.randrange(256)
-        return bytes(b)
+        return flipped(rng, good, 10)
     with np.load(io.BytesIO(good), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     state = json.loads(arrays["__state__"].tobytes())
@@ -292,10 +297,7 @@ def mutated_model(rng: random.Random, good: bytes, arrays: dict, meta0: dict) ->
     if r < .12:
         return good[: rng.randrange(len(good))]
     if r < .24:
-        b = bytearray(good)
-        for _ in range(rng.randint(1, 20)):
-            b[rng.randrange(len(b))] = rng.randrange(256)
-        return bytes(b)
+        return flipped(rng, good, 20)
     if r < .28:
         return pickle.dumps(arrays)
     if r < .30:

@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, table_gradchecks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,22 +118,8 @@ def test_training_ids_blank_whole_documents():
 @pytest.mark.parametrize(("task", "loss"), [("multiclass", "crf"), ("multiclass", "softmax"), ("binary", "logistic"),
                                             ("binary", "margin")])
 def test_gradient_of_the_mention_table(task, loss):
-    rng = np.random.default_rng(5)
-    n_types = 1 if task == "binary" else 2
-    spec = ModelSpec(vocab_size=20, n_classes=1 if task == "binary" else 5, window=2, dim=3, case_dim=2, n_cases=9,
-                     mention_dim=3, n_mention=n_mention_ids(n_types), hidden=5, activation="tanh", task=task,
-                     loss=loss, dropout_input=0.2, dropout_hidden=0.2)
-    params = init_params(spec, rng, dtype=np.float64)
-    params["W"] *= 3
-    lengths = np.array([3, 4, 2])
-    n = int(lengths.sum())
-
-    def ids(rows):
-        return rng.integers(0, rows, size=(n, spec.width)).astype(np.int32)
-
-    batch = Batch(ids(20), ids(9), rng.integers(0, spec.n_classes if task != "binary" else 2, n), lengths,
-                  mentions=ids(spec.n_mention))
-    results = gradcheck(params, spec, batch, seed=2, entries=25)
+    n_mention = n_mention_ids(1 if task == "binary" else 2)
+    results = table_gradchecks(task, loss, 5, 5, {"mentions": n_mention}, mention_dim=3, n_mention=n_mention)
     assert "M" in {r.name for r in results}
     for r in results:
         assert r.max_rel_error < 1e-5, f"{r.name} off by {r.max_rel_error:.1e}"

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..nn.model import ModelSpec
+
 
 def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, Any]:
     """The facts `ner info` shows, JSON-ready."""
@@ -26,9 +28,7 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         features.append(f"character n-grams ({spec['char_dim']}-d)")
     if spec.get("mention_dim"):
         features.append(f"first-pass types of the other mentions, two passes ({spec['mention_dim']}-d)")
-    width = 2 * spec["window"] + 1
-    x = width * (spec["dim"] + sum(spec.get(k, 0) for k in ("case_dim", "suffix_dim", "doc_dim", "gaz_dim", "char_dim",
-                                                             "mention_dim")))
+    x = ModelSpec(**spec).input_size                               # the one definition of len(x)
     return {
         "path": str(path),
         "source": source,
