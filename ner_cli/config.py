@@ -86,6 +86,8 @@ class TrainConfig:
     l2: float = 0.0                          # L2 penalty (l2/2)(‖W‖² + ‖U‖²)
     seed: int = 0                            # same seed, same data -> identical weights
     patience: int = 3                        # stop after this many epochs without a better dev F1 (0 = never)
+    word_dropout: float = 0.0                # chance that a rare training word is read as <UNK> in a batch, so the
+    rare_count: int = 1                      # <UNK> row learns what unseen words look like; rare: seen <= this often
 
 
 @dataclass
@@ -119,14 +121,15 @@ POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "mod
             "model.char_max_n"}
 NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
                 "model.mention_dim", "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale",
-                "train.seed"}
+                "train.seed", "train.rare_count"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100, "model.doc_dim": 10_000, "model.gaz_dim": 10_000,
            "model.char_dim": 10_000, "model.char_buckets": 10_000_000, "model.char_min_n": 100,
            "model.char_max_n": 100, "model.mention_dim": 10_000}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
-SHARES = {"data.augment_lower", "data.augment_upper", "model.mention_noise", "model.mention_blank"}      # in [0, 1]
+SHARES = {"data.augment_lower", "data.augment_upper", "model.mention_noise", "model.mention_blank",  # in [0, 1]
+          "train.word_dropout"}
 PATHS = {"data.train", "data.dev", "data.test", "model.embeddings", "output.path"}
 # what a config may expand to (YAML aliases can make 500 bytes mean billions of values) and how deep it may nest
 MAX_VALUES = 10_000

@@ -41,18 +41,26 @@ SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough 
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
 TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of per-type products
-TYPE_MAX_FLOATS = 24_000_000  # products kept across chunks (`TypeTable`): at most 96 MB, memory stays flat
+# products kept across chunks (`TypeTable`): at most 160 MB (26,666 types of the default model), memory stays flat.
+# Pages are touched only as types arrive: scoring CoNLL-2003 dev (~12k types) uses a fraction of it. 96 MB
+# (16,000 types) held too few for the benchmark's 241k-token text (25k types), whose copies then recomputed.
+TYPE_MAX_FLOATS = 40_000_000
+
+
+def vocab_of(meta: dict[str, Any]) -> Vocab:
+    """The vocabulary of a model's metadata."""
+    v = meta["vocab"]
+    return Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
 
 
 class Tagger:
     """A model ready to tag: parameters, spec, vocabulary, labels and decoding settings."""
 
-    def __init__(self, params: Params, meta: dict[str, Any]) -> None:
+    def __init__(self, params: Params, meta: dict[str, Any], vocab: Vocab | None = None) -> None:
         self.params = params
         self.meta = meta
         self.spec = ModelSpec(**meta["spec"])
-        v = meta["vocab"]
-        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
+        self.vocab = vocab_of(meta) if vocab is None else vocab
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
         features = meta.get("features", {})
@@ -294,6 +302,7 @@ class TypeTable:
         self.slot = np.full(spec.vocab_size * spec.n_cases, -1, dtype=np.int32)
         self.codes = np.empty(capacity, dtype=np.int64)           # the code of each type id
         self.used = np.zeros(capacity, dtype=np.int64)            # the last `add` that used each type id
+        # allocated whole but written in type-id order, so only the pages of the types seen so far are resident
         self.P = np.empty((capacity * spec.width, spec.hidden), dtype=params["W"].dtype)
         self.size = 0                                              # type ids handed out so far
         self.free = np.zeros(0, dtype=np.int64)                    # ... and those evicted since

@@ -26,6 +26,8 @@ from .config import Config, check_output
 from .errors import DataError, ModelFileError, TrainingDiverged
 from .evaluate import FileScore, score_file
 from .features.featurizer import Encoded
+from .features.vocab import UNK_ID, rare_ids
+from .features.windows import replace_tokens
 from .io.dataset import Corpus
 from .metrics import Evaluation, evaluate
 from .nn.gradcheck import GradCheck
@@ -119,6 +121,10 @@ class Trainer:
         self.best_epoch = 0
         self.bad_epochs = 0
         self.history: list[dict[str, Any]] = []
+        # word dropout: its own generator, so that a run without it draws exactly the numbers it always did
+        self.word_rng = np.random.default_rng((t.seed, 1))
+        self.rare = rare_ids(setup.vocab, setup.train_corpus.words, t.rare_count) \
+            if t.word_dropout and setup.train_corpus is not None else None
 
     @classmethod
     def from_config(cls, cfg: Config, train: Corpus | None = None, dev: Corpus | None = None,
@@ -147,6 +153,8 @@ class Trainer:
         masks = self._draw_masks(parts, 0)
         for i, ids in enumerate(parts):
             batch = make_batch(enc, ids, self._starts)
+            if self.rare is not None:
+                batch.words = self._drop_rare_words(batch.words, batch.lengths)
             noise = masks.result() if masks else None
             masks = self._draw_masks(parts, i + 1)                 # the next batch's, while this one runs
             with np.errstate(over="ignore", invalid="ignore"):       # a diverging run is reported just below
@@ -191,6 +199,13 @@ class Trainer:
         return self.helper.submit(dropout_masks, self.setup.spec, n_tokens, self.rng,
                                   self.params["W"].dtype)
 
+    def _drop_rare_words(self, words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The batch's windows with each rare word read as <UNK> with chance `train.word_dropout`, so the <UNK>
+        row (never seen in training otherwise) learns what an unseen name looks like from casing and context."""
+        centre = words[:, self.setup.spec.window]
+        drop = self.rare[centre] & (self.word_rng.random(len(centre)) < self.cfg.train.word_dropout)
+        return replace_tokens(words, lengths, self.setup.spec.window, drop, UNK_ID)
+
     def _divergence_hint(self) -> str:
         t = self.cfg.train
         hint = f"lower the learning rate (now --set train.lr={self.optimizer.lr:g})"
@@ -203,7 +218,8 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: arrays under "params" and "optimizer", the rest plain JSON."""
         return {"params": dict(self.params), "optimizer": self.optimizer.state(), "lr": self.optimizer.lr,
-                "rng": self.rng.bit_generator.state, "epoch": self.epoch, "best_f1": self.best_f1,
+                "rng": self.rng.bit_generator.state,
+                "word_rng": self.word_rng.bit_generator.state, "epoch": self.epoch, "best_f1": self.best_f1,
                 "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs, "history": self.history,
                 "config": self.cfg.to_dict(), "vocab_size": self.setup.spec.vocab_size}
 
@@ -236,6 +252,8 @@ class Trainer:
         self.optimizer.load_state(optim)
         self.optimizer.lr = state["lr"]
         self.rng.bit_generator.state = state["rng"]
+        if "word_rng" in state:                            # checkpoints from before word dropout have none
+            self.word_rng.bit_generator.state = state["word_rng"]
         self.epoch, self.best_f1 = state["epoch"], state["best_f1"]
         self.best_epoch, self.bad_epochs = state["best_epoch"], state["bad_epochs"]
         self.history = list(state.get("history", []))

@@ -149,3 +149,26 @@ def test_progress_on_a_terminal_never_touches_stdout(sample_model, tmp_path):
     assert p.returncode == 0
     assert (tmp_path / "out.conll").read_text(encoding="utf-8") == expected
     assert b"lines tagged" in shown
+
+
+def test_messages_are_styled_only_on_a_terminal_and_never_carry_control_codes(capsys, monkeypatch):
+    """`_stderr` writes plain lines to a pipe or file, SGR-styled ones on a terminal (or with FORCE_COLOR),
+    and drops what rich would (bell, backspace, carriage return) in every case."""
+    from ner_cli.cli.commands import _stderr
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    _stderr("error: bad\r\x07 file", "bold red")
+    assert capsys.readouterr().err == "error: bad file\n"                 # captured: not a terminal
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    _stderr("hint: try", "yellow")
+    _stderr("plain")
+    assert capsys.readouterr().err == "\x1b[33mhint: try\x1b[0m\nplain\n"
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    _stderr("using model m", "dim")
+    assert capsys.readouterr().err == "using model m\n"
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "xterm")
+    _stderr("using model m", "dim")
+    assert capsys.readouterr().err == "\x1b[2musing model m\x1b[0m\n"

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from ner_cli.features.casing import ALLCAPS, HASDIGIT, INITCAP, LOWER, MIXED, NOLETTERS, NUMERIC, word_case
 from ner_cli.features.featurizer import Featurizer
-from ner_cli.features.vocab import PAD_ID, UNK_ID, build_vocab, count_words
-from ner_cli.features.windows import make_windows
+from ner_cli.features.vocab import PAD_ID, UNK_ID, build_vocab, count_words, rare_ids
+from ner_cli.features.windows import make_windows, replace_tokens
 
 
 def test_windows_pad_at_sentence_edges():
@@ -28,6 +28,27 @@ def test_windows_match_a_direct_construction(sentences, window):
         expected += [padded[i:i + 2 * window + 1] for i in range(len(s))]
     assert got.shape == (sum(map(len, sentences)), 2 * window + 1)
     assert got.tolist() == expected
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(2, 50), st.booleans()), max_size=8), max_size=6), st.integers(0, 3))
+def test_replaced_tokens_read_as_unk_in_every_window_they_occupy(sentences, window):
+    """Word dropout: a token replaced in the windows is the same as that token replaced in the text."""
+    ids = [np.array([i for i, _ in s], dtype=np.int32) for s in sentences]
+    flags = np.array([f for s in sentences for _, f in s], dtype=bool)
+    lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+    got = replace_tokens(make_windows(ids, window), lengths, window, flags, UNK_ID)
+    expected = make_windows([np.array([UNK_ID if f else i for i, f in s], dtype=np.int32) for s in sentences],
+                            window)
+    assert got.dtype == np.int32
+    assert got.tolist() == expected.tolist()
+
+
+def test_rare_ids_are_the_words_seen_at_most_n_times():
+    v = build_vocab(count_words([["a", "b", "b", "c", "c", "c"]], lowercase=True), pretrained=["z"])
+    sentences = [["A", "b", "B"], ["c", "c", "c", "q"]]          # q is unknown: UNK is never rare, nor PAD
+    assert [v.keys[i] for i in np.flatnonzero(rare_ids(v, sentences, 1))] == ["a"]
+    assert sorted(v.keys[i] for i in np.flatnonzero(rare_ids(v, sentences, 2))) == ["a", "b"]
+    assert not rare_ids(v, [], 5).any()
 
 
 def test_vocab_lowercase_min_count_and_unknown():

@@ -81,25 +81,53 @@ def test_blocked_scores_equal_one_product(sample_model, monkeypatch):
     assert t.predict_encoded(enc) == t.predict([["Ana", "Costa", "flew", "to", "Lisbon", "."]]) * 50
 
 
-def test_half_precision_arrays_in_the_file_as_byte_planes(sample_model):
+def test_arrays_in_the_file_as_int8_rows_and_byte_planes(sample_model):
+    """E as int8 rows with a float32 scale each (stored, not deflated), W as float16 byte planes, the rest as it
+    is; the file is still a plain .npz, and old files (E as byte planes) still load."""
     import zipfile
 
-    from ner_cli.io.modelfile import from_planes
+    from ner_cli.io.modelfile import from_int8_rows, from_planes
 
     t = Tagger.load(sample_model)
     data = model_bytes(t.params, t.meta)
     with np.load(io.BytesIO(data)) as z:                           # still a plain .npz
-        assert z["E"].dtype == np.uint8 and z["E.lo"].dtype == np.uint8 and z["b"].dtype == np.float32
-        np.testing.assert_array_equal(from_planes(z["E"], z["E.lo"]), t.params["E"].astype(np.float16))
+        assert z["E"].dtype == np.int8 and z["E.scale"].dtype == np.float32 and z["W.lo"].dtype == np.uint8
+        assert z["b"].dtype == np.float32
+        np.testing.assert_array_equal(from_planes(z["W"], z["W.lo"]), t.params["W"].astype(np.float16))
+        E = from_int8_rows(z["E"], z["E.scale"])
+    scale = np.abs(t.params["E"]).max(axis=1) / 127
+    assert (np.abs(E - t.params["E"]) <= scale[:, None] * 0.5001).all()
     members = {i.filename: i.compress_type for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
-    assert members["E.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
-    assert members["E.lo.npy"] == zipfile.ZIP_STORED
+    assert members["W.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
+    assert members["E.npy"] == members["E.scale.npy"] == members["W.lo.npy"] == zipfile.ZIP_STORED
     params, meta = load_model_arrays(data)
-    assert meta["storage"] == {"E": "float16-byte-planes", "W": "float16-byte-planes"}
+    assert meta["storage"] == {"E": "int8-rows", "W": "float16-byte-planes"} and meta["format_version"] == 3
     assert all(a.dtype == np.float32 for a in params.values())
-    for k in ("E", "W"):
-        np.testing.assert_array_equal(params[k], t.params[k].astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(params["E"], E)
+    np.testing.assert_array_equal(params["W"], t.params["W"].astype(np.float16).astype(np.float32))
     np.testing.assert_array_equal(params["b"], t.params["b"])
+    assert model_bytes(params, meta) == data                       # saving what was loaded changes nothing
+    old = model_bytes(t.params, t.meta, {"E": np.float16, "W": np.float16})     # format 2: E as byte planes
+    params, meta = load_model_arrays(old)
+    assert meta["storage"] == {"E": "float16-byte-planes", "W": "float16-byte-planes"}
+    np.testing.assert_array_equal(params["E"], t.params["E"].astype(np.float16).astype(np.float32))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 9), st.floats(1e-30, 1e30), st.integers(0, 2**32 - 1))
+def test_int8_rows_are_within_half_a_step_and_saving_them_again_changes_nothing(rows, d, magnitude, seed):
+    from ner_cli.io.modelfile import from_int8_rows, to_int8_rows
+
+    a = (np.random.default_rng(seed).standard_normal((rows, d)) * magnitude).astype(np.float32)
+    a[0] = 0                                                       # an all-zero row (the padding row of E)
+    q, scale = to_int8_rows(a)
+    back = from_int8_rows(q, scale)
+    assert q.dtype == np.int8 and scale.dtype == np.float32 and back.dtype == np.float32
+    assert (np.abs(back - a) <= scale[:, None] * 0.5001 + 1e-45).all()
+    assert (back[0] == 0).all()
+    q2, scale2 = to_int8_rows(back)
+    np.testing.assert_array_equal(q2, q)
+    np.testing.assert_array_equal(scale2, scale)
 
 
 @pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])

@@ -73,8 +73,10 @@ def test_real_corpus_short_schedule_reaches_dev_f1_floor():
     assert best >= floor, f"dev F1 {best:.2f} after 2 epochs is below the floor {floor}"
 
 
-def test_resume_after_interruption_gives_the_same_weights(tmp_path):
-    """Train 4 epochs straight; train 2, 'crash', resume to 4: the final checkpoints hold identical weights."""
+@pytest.mark.parametrize("word_dropout", [0.0, 0.5])
+def test_resume_after_interruption_gives_the_same_weights(tmp_path, word_dropout):
+    """Train 4 epochs straight; train 2, 'crash', resume to 4: the final checkpoints hold identical weights
+    (with word dropout too: its generator's state is in the checkpoint)."""
     from ner_cli.io.checkpoint import checkpoint_path
     from ner_cli.tagger import Tagger
     from ner_cli.train import train
@@ -82,6 +84,7 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     def cfg(path, epochs):
         c = sample_config()
         c.train.epochs, c.train.patience, c.output.path = epochs, 0, str(path)
+        c.train.word_dropout = word_dropout
         return c
 
     straight = tmp_path / "straight.npz"
@@ -93,6 +96,23 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     for k in a.params:
         np.testing.assert_array_equal(a.params[k], b.params[k])
     assert checkpoint_path(resumed).is_file()
+
+
+def test_word_dropout_trains_the_unk_row_and_nothing_else_changes_without_it():
+    """<UNK> never occurs in the training data, so its row of E moves only when rare words are dropped to it; a
+    run with word_dropout 0 draws nothing from the word-dropout generator (the same weights as ever)."""
+    plain = Trainer.from_config(sample_config())
+    unk_before = plain.params["E"][1].copy()
+    list(fit(plain))
+    np.testing.assert_array_equal(plain.params["E"][1], unk_before)
+    assert plain.rare is None
+    dropped_cfg = sample_config()
+    dropped_cfg.train.word_dropout = 0.5
+    dropped = Trainer.from_config(dropped_cfg)
+    assert dropped.rare.any() and not dropped.rare[:2].any()
+    list(fit(dropped))
+    assert not np.allclose(dropped.params["E"][1], unk_before)
+    assert not np.array_equal(dropped.params["W"], plain.params["W"])
 
 
 def test_resume_refuses_a_different_config(tmp_path):

@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from .memo import MemoEncoder
 
 PAD, UNK = "<PAD>", "<UNK>"
@@ -82,3 +84,11 @@ def build_vocab(
         known.add(key)
         extra.append(key)
     return Vocab(keys + extra, lowercase=lowercase, digit_fallback=digit_fallback)
+
+
+def rare_ids(vocab: Vocab, sentences: Iterable[Sequence[str]], max_count: int) -> np.ndarray:
+    """(len(vocab),) bool: rows whose words occur at most `max_count` times in `sentences` (never PAD or UNK)."""
+    counts = np.bincount(vocab.encode([w for words in sentences for w in words]), minlength=len(vocab))
+    rare = (counts > 0) & (counts <= max_count)
+    rare[[PAD_ID, UNK_ID]] = False
+    return rare

@@ -44,3 +44,11 @@ def make_windows(ids: Sequence[np.ndarray] | np.ndarray, window: int, pad_id: in
     flat[positions] = flat_ids
     offsets = np.arange(-window, window + 1)
     return flat[positions[:, None] + offsets[None, :]]              # (N, 2w+1)
+
+
+def replace_tokens(windows: np.ndarray, lengths: np.ndarray, window: int, replace: np.ndarray,
+                   new_id: int) -> np.ndarray:
+    """The windows (N, 2w+1) of the same sentences with every token flagged in `replace` (N,) read as `new_id`,
+    in each of the 2w+1 slots it occupies (its own window and its neighbours')."""
+    centre = np.where(replace, new_id, windows[:, window]).astype(windows.dtype)
+    return make_windows(centre, window, lengths=lengths)

@@ -139,7 +139,10 @@ def _check_state(name: str, state: Any) -> None:
         raise bad("config", "the run's config (sections of keys)")
     if not isinstance(state.get("history", []), list):
         raise bad("history", "a list")
-    try:                                                      # the generator itself judges its state
-        np.random.default_rng().bit_generator.state = state.get("rng")
-    except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
-        raise bad("rng", "a numpy PCG64 generator state") from None
+    for field in ("rng", "word_rng"):                        # word_rng: absent before word dropout existed
+        if field == "word_rng" and field not in state:
+            continue
+        try:                                                  # the generator itself judges its state
+            np.random.default_rng().bit_generator.state = state.get(field)
+        except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
+            raise bad(field, "a numpy PCG64 generator state") from None

@@ -24,19 +24,38 @@ import numpy as np
 from ..errors import ModelFileError, excerpt
 from ..nn.model import ModelSpec, Params, param_shapes
 
-FORMAT_VERSION = 2        # 2: E may be stored as byte planes (meta "storage"); version 1 files still load
+FORMAT_VERSION = 3        # 3: E as int8 rows with a float32 scale each; 2: E as float16 byte planes (both load)
 META_KEY = "__meta__"
-# E (vocabulary x d) is nearly the whole file: half precision halves the file and the load. It changes no
-# prediction of a CoNLL-2003 softmax model and one test entity of the default CRF model (README, Performance).
-# W in half precision as well saves 0.2 MB more (dev F1 of the default model 93.40 instead of 93.41, test the
-# same). Loading casts back to float32. Q, the character n-gram table (65536 rows by default), is stored the same
-# way.
-STORE_DTYPE: dict[str, Any] = {"E": np.float16, "W": np.float16, "Q": np.float16}
+# E (vocabulary x d) is nearly the whole file. Each row is stored as int8 times one float32 scale (its largest
+# |value| / 127): 5.6 MB for the default CoNLL-2003 model's E instead of 8.9 MB as float16 byte planes, and read
+# without inflating anything (~50 ms less start-up). On the built-in model it moves CoNLL-2003 dev F1 from 93.26
+# to 93.24 and test not at all (88.52; bench/ABLATIONS.md). W is stored in half precision (dev F1 of the default
+# model 93.40 instead of 93.41, test the same), as is Q, the character n-gram table (65536 rows by default).
+# Loading casts everything back to float32.
+INT8_ROWS = "int8-rows"
+STORE_DTYPE: dict[str, Any] = {"E": INT8_ROWS, "W": np.float16, "Q": np.float16}
 # A float16 array k is stored as its two byte planes: member k holds the high bytes (sign, exponent and the top
-# of the mantissa: very repetitive), deflated; member "k.lo" the low bytes (near random), stored. E of the default
-# CoNLL-2003 model shrinks from 10.4 to 8.9 MB. Lossless: the float16 values read back are the ones written.
+# of the mantissa: very repetitive), deflated; member "k.lo" the low bytes (near random), stored. Lossless: the
+# float16 values read back are the ones written. An int8-rows array k: member k the int8 values, "k.scale" the
+# float32 scale of each row, both stored.
 PLANES = "float16-byte-planes"
-DEFLATE_LEVEL = 1         # level 6 saves 0.1 MB more on E at 5x the time (the model is saved at every best epoch)
+DEFLATE_LEVEL = 1         # level 6 saves 0.1 MB more at 5x the time (the model is saved at every best epoch)
+SECOND_MEMBER = {PLANES: ".lo", INT8_ROWS: ".scale"}
+
+
+def to_int8_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, d) float array -> (int8 values, float32 scale per row), value ≈ int8 · scale, |error| ≤ scale / 2."""
+    a = np.asarray(a, dtype=np.float32)
+    scale = (np.abs(a).max(axis=1, initial=0) / np.float32(127)).astype(np.float32)
+    safe = np.where(scale > 0, scale, np.float32(1))
+    return np.rint(a / safe[:, None]).clip(-127, 127).astype(np.int8), scale
+
+
+def from_int8_rows(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The inverse of `to_int8_rows` (float32)."""
+    out = values.astype(np.float32)
+    out *= scale[:, None]
+    return out
 
 
 def to_planes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,14 +116,20 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
 def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any] | None = None) -> bytes:
     """The `.npz` file content for these arrays and metadata (dtypes per `store_dtype`, default STORE_DTYPE).
 
-    float16 arrays are stored as byte planes (`to_planes`, named in the metadata's "storage"); the planes and the
-    metadata are deflated, the other arrays stored as they are. `np.load` reads the file as any `.npz`.
+    float16 arrays are stored as byte planes (`to_planes`), E as int8 rows (`to_int8_rows`), each named in the
+    metadata's "storage"; the high planes and the metadata are deflated, the other arrays stored as they are.
+    `np.load` reads the file as any `.npz`.
     """
     store_dtype = STORE_DTYPE if store_dtype is None else store_dtype
-    arrays = {k: np.asarray(v, dtype=_fits(v, store_dtype.get(k, v.dtype))) for k, v in params.items()}
+    rows = {k for k, v in params.items() if store_dtype.get(k) == INT8_ROWS and v.ndim == 2}
+    arrays = {k: np.asarray(v, dtype=_fits(v, store_dtype.get(k, v.dtype))) for k, v in params.items()
+              if k not in rows}
     storage = {k: PLANES for k, a in arrays.items() if a.dtype == np.float16}
     for k in storage:
         arrays[k], arrays[f"{k}.lo"] = to_planes(arrays[k])
+    for k in rows:
+        arrays[k], arrays[f"{k}.scale"] = to_int8_rows(params[k])
+        storage[k] = INT8_ROWS
     meta = {**meta, "format_version": FORMAT_VERSION, "storage": storage}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
@@ -112,7 +137,7 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
         for k, a in arrays.items():
             member = io.BytesIO()
             np.lib.format.write_array(member, a, allow_pickle=False)
-            deflate = k in storage or k == META_KEY                  # not the low bytes: they don't shrink
+            deflate = storage.get(k) == PLANES or k == META_KEY      # not the low bytes: they don't shrink
             zf.writestr(zipfile.ZipInfo(f"{k}.npy", (1980, 1, 1, 0, 0, 0)), member.getvalue(),
                         compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED,
                         compresslevel=DEFLATE_LEVEL if deflate else None)
@@ -244,31 +269,49 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
             raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
         meta = read_json_member(zf, headers, META_KEY, name)
         shapes = validate_meta(name, meta)
-        planes = _planes(name, meta, shapes, headers)
-        found = {k: v for k, v in headers.items() if k != META_KEY and k.removesuffix(".lo") not in planes}
-        found.update({k: (headers[k][0], np.dtype(np.float16)) for k in planes})
+        storage = _storage(name, meta, shapes, headers)
+        seconds = {k + SECOND_MEMBER[how] for k, how in storage.items()}
+        found = {k: v for k, v in headers.items() if k != META_KEY and k not in seconds}
+        found.update({k: (headers[k][0], np.dtype(np.float16)) for k in storage})
         check_headers(name, found, shapes)
-        arrays = {k: from_planes(read_member(zf, k, name), read_member(zf, f"{k}.lo", name)) if k in planes
-                  else read_member(zf, k, name) for k in shapes}
+        arrays = {k: _read_stored(zf, k, storage.get(k), name) for k in shapes}
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     check_values(name, params)                                     # on float32: 5x faster than on float16
     return params, meta
 
 
-def _planes(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
-            headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> set[str]:
-    """The arrays stored as float16 byte planes (meta "storage"), checked from their headers: members k and
-    k.lo, both uint8 of the same shape."""
+def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str) -> np.ndarray:
+    """Array `key` as stored: plain, float16 byte planes, or int8 rows with their scales."""
+    if how == PLANES:
+        return from_planes(read_member(zf, key, name), read_member(zf, f"{key}.lo", name))
+    if how == INT8_ROWS:
+        return from_int8_rows(read_member(zf, key, name), read_member(zf, f"{key}.scale", name))
+    return read_member(zf, key, name)
+
+
+def _storage(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+             headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, str]:
+    """How each specially stored array is stored (meta "storage"), checked from the .npy headers: float16 byte
+    planes (members k and k.lo, both uint8 of the same shape) or int8 rows (member k int8 (rows, d), k.scale
+    float32 (rows,))."""
     storage = meta.get("storage", {})
     if not isinstance(storage, dict):
         raise ModelFileError(f"{name}: metadata storage must be an object, got {excerpt(storage)}")
     for k, how in storage.items():
-        high, low = headers.get(k), headers.get(f"{k}.lo")
-        if how != PLANES or k not in shapes or high is None or low is None or high[1] != np.uint8 \
-                or low[1] != np.uint8 or high[0] != low[0]:
+        first = headers.get(k)
+        second = headers.get(k + SECOND_MEMBER[how]) if isinstance(how, str) and how in SECOND_MEMBER else None
+        if how == PLANES:
+            ok = first is not None and second is not None and first[1] == second[1] == np.uint8 \
+                and first[0] == second[0]
+        elif how == INT8_ROWS:
+            ok = first is not None and second is not None and first[1] == np.int8 and second[1] == np.float32 \
+                and len(first[0]) == 2 and tuple(second[0]) == tuple(first[0][:1])
+        else:
+            ok = False
+        if not ok or k not in shapes:
             raise ModelFileError(f"{name}: array {k[:40]} is not stored as {excerpt(how)} says")
-    return set(storage)
+    return storage
 
 
 def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
