@@ -361,6 +361,7 @@ def tag(
                            "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
         from functools import partial
 
+        from ..heap import keep_freed_memory
         from ..io.source import line_chunks, open_text, stdin_is_terminal
         from ..pipeline import CHUNK_LINES, chunks, tag_conll_input, tag_lines
         from ..render import html_foot, html_head
@@ -368,6 +369,7 @@ def tag(
         from .models import find_model
         from .progress import tag_progress
 
+        keep_freed_memory()                              # each chunk reuses the last one's memory (heap.py)
         out = _Stdout()
         path, why = find_model(model)
         tagger = Tagger.load(path)
