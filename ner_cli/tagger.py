@@ -47,20 +47,15 @@ TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of pe
 TYPE_MAX_FLOATS = 40_000_000
 
 
-def vocab_of(meta: dict[str, Any]) -> Vocab:
-    """The vocabulary of a model's metadata."""
-    v = meta["vocab"]
-    return Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
-
-
 class Tagger:
     """A model ready to tag: parameters, spec, vocabulary, labels and decoding settings."""
 
-    def __init__(self, params: Params, meta: dict[str, Any], vocab: Vocab | None = None) -> None:
+    def __init__(self, params: Params, meta: dict[str, Any]) -> None:
         self.params = params
         self.meta = meta
         self.spec = ModelSpec(**meta["spec"])
-        self.vocab = vocab_of(meta) if vocab is None else vocab
+        v = meta["vocab"]
+        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
         features = meta.get("features", {})

@@ -139,9 +139,7 @@ def _check_state(name: str, state: Any) -> None:
         raise bad("config", "the run's config (sections of keys)")
     if not isinstance(state.get("history", []), list):
         raise bad("history", "a list")
-    for field in ("rng", "word_rng"):                        # word_rng: absent before word dropout existed
-        if field == "word_rng" and field not in state:
-            continue
+    for field in ["rng"] + (["word_rng"] if "word_rng" in state else []):   # absent before word dropout existed
         try:                                                  # the generator itself judges its state
             np.random.default_rng().bit_generator.state = state.get(field)
         except (TypeError, ValueError, KeyError, OverflowError, AttributeError):
