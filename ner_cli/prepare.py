@@ -3,7 +3,7 @@ pretrained rows), the model spec, the featurizer and the encoded train/dev data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from .errors import ConfigError, DataError
 from .features.augment import case_copies
 from .features.casing import CASELESS, CASES
 from .features.document import ELSEWHERE
+from .features.fallback import Fallback, extended_vocab, select_fallback
 from .features.featurizer import Encoded, Featurizer, build_suffixes
 from .features.gazetteer import Gazetteer
 from .features.mentions import n_mention_ids
@@ -37,6 +38,7 @@ class Setup:
     dev_gold: list[list[str]] | None
     meta: dict[str, Any] = field(default_factory=dict)
     init_E: np.ndarray | None = None
+    fallback: Fallback | None = None          # untrained pretrained rows the saved model adds (features/fallback.py)
     warnings: list[str] = field(default_factory=list)
     train_corpus: Corpus | None = None        # the corpora as read (for reports: paths, sizes, scheme)
     dev_corpus: Corpus | None = None
@@ -87,6 +89,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         pretrained_words = [words[i] for i in keep]
         pretrained_vecs = vecs[keep]
     vocab = build_vocab(counts, min_count=m.min_count, lowercase=m.lowercase, pretrained=pretrained_words)
+    fallback = select_fallback(words, vecs, vocab, m.fallback_limit) if m.embeddings else None
     rng = np.random.default_rng(cfg.train.seed)
     init_E = None
     if pretrained_vecs is not None:
@@ -120,7 +123,8 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     if m.mention_dim:                                              # corrupted gold, not a first pass (mentions.py)
         enc_train = mention_training(enc_train, labels, target, m.mention_noise, m.mention_blank, augmented.docs,
                                      cfg.train.seed, m.window)
-    enc_dev = featurizer.encode(dev.words, docs=dev.docs) if dev is not None and dev.words else None
+    dev_featurizer = featurizer if fallback is None else replace(featurizer, vocab=extended_vocab(vocab, fallback))
+    enc_dev = dev_featurizer.encode(dev.words, docs=dev.docs) if dev is not None and dev.words else None
     dev_gold = dev.tags_in("IOB2") if enc_dev is not None else None
     warnings = []
     if dev_gold is not None and not any(t != "O" for seq in dev_gold for t in seq):
@@ -135,7 +139,8 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         meta["gazetteer"] = gazetteer.to_meta()
     if suffixes is not None:
         meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
-    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, warnings, train, dev)
+    return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, fallback, warnings,
+                 train, dev)
 
 
 def mention_training(enc: Encoded, labels: list[str], target: str | None, noise: float, blank: float,

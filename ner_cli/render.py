@@ -77,6 +77,8 @@ def training_header(run: TrainingRun) -> list[str]:
     lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
              f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}",
              model_line(setup.spec, len(setup.labels))]
+    if setup.fallback is not None:
+        lines[-1] += f" (+ {len(setup.fallback.words):,} untrained fallback words in the saved model)"
     return lines + training_notices(run)
 
 

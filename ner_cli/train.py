@@ -25,6 +25,7 @@ import numpy as np
 from .config import Config, check_output
 from .errors import DataError, ModelFileError, TrainingDiverged
 from .evaluate import FileScore, score_file
+from .features.fallback import with_fallback
 from .features.featurizer import Encoded
 from .features.vocab import UNK_ID, rare_ids
 from .features.windows import replace_tokens
@@ -141,7 +142,9 @@ class Trainer:
     def tagger(self, scores: dict[str, Any] | None = None) -> Tagger:
         """A copy of the model as it is now."""
         meta = {**self.setup.meta, "scores": scores or {}, "history": list(self.history)}
-        return Tagger({k: v.copy() for k, v in self.params.items()}, meta)
+        fallback = self.setup.fallback                  # if any, E is concatenated with it: a new array, no copy
+        params = {k: v if k == "E" and fallback is not None else v.copy() for k, v in self.params.items()}
+        return Tagger(*with_fallback(params, meta, fallback))
 
     def run_epoch(self) -> Iterator[Event]:
         """One pass over the training data (a Step per batch), then dev scoring (an Epoch)."""

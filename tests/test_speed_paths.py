@@ -101,7 +101,7 @@ def test_arrays_in_the_file_as_int8_rows_and_byte_planes(sample_model):
     assert members["W.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
     assert members["E.npy"] == members["E.scale.npy"] == members["W.lo.npy"] == zipfile.ZIP_STORED
     params, meta = load_model_arrays(data)
-    assert meta["storage"] == {"E": "int8-rows", "W": "float16-byte-planes"} and meta["format_version"] == 3
+    assert meta["storage"] == {"E": "int8-rows", "W": "float16-byte-planes"} and meta["format_version"] == 4
     assert all(a.dtype == np.float32 for a in params.values())
     np.testing.assert_array_equal(params["E"], E)
     np.testing.assert_array_equal(params["W"], t.params["W"].astype(np.float16).astype(np.float32))

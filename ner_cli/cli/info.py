@@ -48,6 +48,7 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         "decode": meta.get("decode", "viterbi"),
         "labels": meta["labels"],
         "vocab_size": len(meta["vocab"]["keys"]),
+        "fallback_rows": meta["vocab"].get("fallback_rows", 0),
         "scores": meta.get("scores") or {},
         "history": meta.get("history") or [],
         "config": meta.get("config") or {},
@@ -78,7 +79,9 @@ def print_info(info: dict[str, Any], console: Console) -> None:
                                                                     else "")
          + (f", suffix {s['suffix_dim']}-d" if s["suffix_dim"] else "")),
         ("labels", " ".join(info["labels"])),
-        ("vocabulary", f"{info['vocab_size']:,} words"),
+        ("vocabulary", f"{info['vocab_size']:,} words" + (
+            f", of which {info['fallback_rows']:,} untrained fallback words (pretrained vectors)"
+            if info["fallback_rows"] else "")),
     ]
     scores = info["scores"]
     if scores:

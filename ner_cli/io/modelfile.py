@@ -24,7 +24,8 @@ import numpy as np
 from ..errors import ModelFileError, excerpt
 from ..nn.model import ModelSpec, Params, param_shapes
 
-FORMAT_VERSION = 3        # 3: E as int8 rows with a float32 scale each; 2: E as float16 byte planes (both load)
+FORMAT_VERSION = 4        # 4: untrained fallback rows of E as int4; 3: E as int8 rows with a float32 scale each;
+                          # 2: E as float16 byte planes (all load)
 META_KEY = "__meta__"
 # E (vocabulary x d) is nearly the whole file. Each row is stored as int8 times one float32 scale (its largest
 # |value| / 127): 5.6 MB for the default CoNLL-2003 model's E instead of 8.9 MB as float16 byte planes, and read
@@ -39,8 +40,12 @@ STORE_DTYPE: dict[str, Any] = {"E": INT8_ROWS, "W": np.float16, "Q": np.float16}
 # float16 values read back are the ones written. An int8-rows array k: member k the int8 values, "k.scale" the
 # float32 scale of each row, both stored.
 PLANES = "float16-byte-planes"
+# The last meta["vocab"]["fallback_rows"] rows of E (pretrained vectors of words training never saw,
+# features/fallback.py) need less precision: members k and k.scale hold the int8 rows before them and every row's
+# scale, k.int4 the fallback rows as 4-bit values, two to a byte (25 bytes a row instead of 50; dev F1 the same).
+INT8_INT4_ROWS = "int8-rows+int4-rows"
 DEFLATE_LEVEL = 1         # level 6 saves 0.1 MB more at 5x the time (the model is saved at every best epoch)
-SECOND_MEMBER = {PLANES: ".lo", INT8_ROWS: ".scale"}
+EXTRA_MEMBERS = {PLANES: (".lo",), INT8_ROWS: (".scale",), INT8_INT4_ROWS: (".scale", ".int4")}
 
 
 def to_int8_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +67,29 @@ def to_int8_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarr
 def from_int8_rows(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """The inverse of `to_int8_rows` (float32)."""
     out = values.astype(np.float32)
+    out *= scale[:, None]
+    return out
+
+
+def to_int4_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, d) float array -> (uint8 (rows, ⌈d/2⌉): two 4-bit values a byte, float32 scale per row), value ≈
+    q · scale with q in -7..7 (stored as q + 8), |error| ≤ scale / 2."""
+    a = np.asarray(a, dtype=np.float32)
+    scale = np.abs(a).max(axis=1, initial=0) / np.float32(7)
+    q = np.rint(a / np.where(scale > 0, scale, np.float32(1))[:, None])
+    q = (np.clip(q, -7, 7) + 8).astype(np.uint8)
+    if a.shape[1] % 2:
+        q = np.pad(q, ((0, 0), (0, 1)), constant_values=8)
+    return q[:, 0::2] << 4 | q[:, 1::2], scale.astype(np.float32)
+
+
+def from_int4_rows(packed: np.ndarray, scale: np.ndarray, d: int) -> np.ndarray:
+    """The inverse of `to_int4_rows` (float32 (rows, d))."""
+    q = np.empty((len(packed), 2 * packed.shape[1]), dtype=np.int8)
+    q[:, 0::2] = packed >> 4
+    q[:, 1::2] = packed & 0x0F
+    out = q[:, :d].astype(np.float32)
+    out -= 8
     out *= scale[:, None]
     return out
 
@@ -135,9 +163,16 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
     storage = {k: PLANES for k, a in arrays.items() if a.dtype == np.float16}
     for k in storage:
         arrays[k], arrays[f"{k}.lo"] = to_planes(arrays[k])
+    n_fallback = int(meta.get("vocab", {}).get("fallback_rows", 0))
     for k in rows:
-        arrays[k], arrays[f"{k}.scale"] = to_int8_rows(params[k])
+        head = len(params[k]) - n_fallback if k == "E" else len(params[k])
+        arrays[k], scale = to_int8_rows(params[k][:head])
         storage[k] = INT8_ROWS
+        if head < len(params[k]):
+            arrays[f"{k}.int4"], tail_scale = to_int4_rows(params[k][head:])
+            scale = np.concatenate([scale, tail_scale])
+            storage[k] = INT8_INT4_ROWS
+        arrays[f"{k}.scale"] = scale
     meta = {**meta, "format_version": FORMAT_VERSION, "storage": storage}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
@@ -278,48 +313,63 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         meta = read_json_member(zf, headers, META_KEY, name)
         shapes = validate_meta(name, meta)
         storage = _storage(name, meta, shapes, headers)
-        seconds = {k + SECOND_MEMBER[how] for k, how in storage.items()}
+        seconds = {k + suffix for k, how in storage.items() for suffix in EXTRA_MEMBERS[how]}
         found = {k: v for k, v in headers.items() if k != META_KEY and k not in seconds}
-        found.update({k: (headers[k][0], np.dtype(np.float16)) for k in storage})
+        found.update({k: (_stored_shape(k, how, headers), np.dtype(np.float16)) for k, how in storage.items()})
         check_headers(name, found, shapes)
-        arrays = {k: _read_stored(zf, k, storage.get(k), name) for k in shapes}
+        arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k]) for k in shapes}
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     check_values(name, params)                                     # on float32: 5x faster than on float16
     return params, meta
 
 
-def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str) -> np.ndarray:
-    """Array `key` as stored: plain, float16 byte planes, or int8 rows with their scales."""
+def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Array `key` as stored: plain, float16 byte planes, or int8 rows (then int4 rows) with their scales."""
     if how == PLANES:
         return from_planes(read_member(zf, key, name), read_member(zf, f"{key}.lo", name))
     if how == INT8_ROWS:
         return from_int8_rows(read_member(zf, key, name), read_member(zf, f"{key}.scale", name))
+    if how == INT8_INT4_ROWS:
+        head, scale = read_member(zf, key, name), read_member(zf, f"{key}.scale", name)
+        out = np.empty(shape, dtype=np.float32)
+        out[:len(head)] = from_int8_rows(head, scale[:len(head)])
+        out[len(head):] = from_int4_rows(read_member(zf, f"{key}.int4", name), scale[len(head):], shape[1])
+        return out
     return read_member(zf, key, name)
 
 
 def _storage(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
              headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> dict[str, str]:
     """How each specially stored array is stored (meta "storage"), checked from the .npy headers: float16 byte
-    planes (members k and k.lo, both uint8 of the same shape) or int8 rows (member k int8 (rows, d), k.scale
-    float32 (rows,))."""
+    planes (members k and k.lo, both uint8 of the same shape), int8 rows (member k int8 (rows, d), k.scale
+    float32 (rows,)), or int8 rows then int4 rows (k.int4 uint8 (rows - rows of k, ⌈d/2⌉), k.scale for all)."""
     storage = meta.get("storage", {})
     if not isinstance(storage, dict):
         raise ModelFileError(f"{name}: metadata storage must be an object, got {excerpt(storage)}")
     for k, how in storage.items():
         first = headers.get(k)
-        second = headers.get(k + SECOND_MEMBER[how]) if isinstance(how, str) and how in SECOND_MEMBER else None
-        if how == PLANES:
-            ok = first is not None and second is not None and first[1] == second[1] == np.uint8 \
-                and first[0] == second[0]
-        elif how == INT8_ROWS:
-            ok = first is not None and second is not None and first[1] == np.int8 and second[1] == np.float32 \
-                and len(first[0]) == 2 and tuple(second[0]) == tuple(first[0][:1])
-        else:
-            ok = False
+        suffixes = EXTRA_MEMBERS.get(how, ()) if isinstance(how, str) else ()
+        extra = [headers.get(k + suffix) for suffix in suffixes]
+        ok = bool(suffixes) and first is not None and None not in extra
+        if ok and how == PLANES:
+            ok = first[1] == extra[0][1] == np.uint8 and first[0] == extra[0][0]
+        elif ok:                                                   # int8 rows, then int4 rows if a third member
+            scale, tail = extra[0], extra[1] if len(extra) > 1 else None
+            ok = first[1] == np.int8 and scale[1] == np.float32 and len(first[0]) == 2 \
+                and tuple(scale[0]) == (first[0][0] + (tail[0][0] if tail and tail[0] else 0),)
+            if tail is not None:
+                ok = ok and k in shapes and tail[1] == np.uint8 and first[0][1] == shapes[k][1] \
+                    and tuple(tail[0]) == (shapes[k][0] - first[0][0], (shapes[k][1] + 1) // 2)
         if not ok or k not in shapes:
             raise ModelFileError(f"{name}: array {k[:40]} is not stored as {excerpt(how)} says")
     return storage
+
+
+def _stored_shape(key: str, how: str, headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> tuple[int, ...]:
+    """The shape of the array that `key`'s members (checked by `_storage`) hold."""
+    shape = tuple(headers[key][0])
+    return (headers[key + ".scale"][0][0], *shape[1:]) if how == INT8_INT4_ROWS else shape
 
 
 def validate(name: str, arrays: dict[str, np.ndarray], meta: Any) -> None:
@@ -427,6 +477,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
+    if not (is_int(vocab.get("fallback_rows", 0), 0) and vocab.get("fallback_rows", 0) <= len(vocab["keys"]) - 2):
+        return f"vocab.fallback_rows is {excerpt(vocab.get('fallback_rows'))}, expected 0 to the words after <UNK>"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
     if spec.mention_dim and isinstance(meta.get("labels"), list) and all(isinstance(t, str) and is_tag(t)

@@ -1,0 +1,163 @@
+"""Fallback rows (features/fallback.py): pretrained vectors for words training never saw, kept as int4 rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SAMPLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ner_cli.config import build_config
+from ner_cli.errors import ModelFileError
+from ner_cli.features.fallback import select_fallback, with_fallback, without_fallback
+from ner_cli.features.vocab import UNK_ID, Vocab
+from ner_cli.io.dataset import read_corpus
+from ner_cli.io.modelfile import (
+    INT8_INT4_ROWS,
+    from_int4_rows,
+    load_model_arrays,
+    model_bytes,
+    to_int4_rows,
+)
+from ner_cli.tagger import Tagger
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(0, 20), st.integers(1, 9)), elements=finite))
+def test_int4_rows_round_trip_within_half_a_step_and_idempotent(a):
+    packed, scale = to_int4_rows(a)
+    assert packed.dtype == np.uint8 and packed.shape == (len(a), (a.shape[1] + 1) // 2)
+    back = from_int4_rows(packed, scale, a.shape[1])
+    assert back.shape == a.shape and back.dtype == np.float32
+    assert (np.abs(back - a) <= scale[:, None] / 2 * (1 + 1e-5) + 1e-30).all()
+    again, scale2 = to_int4_rows(back)                    # quantising the quantised rows changes nothing
+    assert np.array_equal(from_int4_rows(again, scale2, a.shape[1]), back)
+
+
+def test_select_fallback_keeps_the_missing_words_in_order_within_the_limit():
+    vocab = Vocab(["<PAD>", "<UNK>", "the", "paris"])
+    words = ["the", "berlin", "paris", "madrid", "oslo"]
+    vecs = np.arange(25, dtype=np.float32).reshape(5, 5)
+    fb = select_fallback(words, vecs, vocab, 4)
+    assert fb.words == ["berlin", "madrid"]
+    assert np.allclose(fb.vectors(), vecs[[1, 3]], atol=np.abs(vecs[[1, 3]]).max() / 14)
+    assert select_fallback(words, vecs, vocab, 0) is None
+    assert select_fallback(words[:1], vecs[:1], vocab, 5) is None           # nothing missing
+
+
+def tiny_model(fallback_words: list[str] | None) -> tuple[dict, dict]:
+    """A trained-looking model's arrays and metadata (random), optionally with fallback rows."""
+    from ner_cli.features.casing import CASELESS
+    from ner_cli.nn.model import ModelSpec, init_params
+
+    keys = ["<PAD>", "<UNK>", "the", "city", "of"]
+    spec = ModelSpec(vocab_size=len(keys), n_classes=3, window=1, dim=5, case_dim=2, n_cases=CASELESS, hidden=6,
+                     task="multiclass", loss="softmax")
+    params = init_params(spec, np.random.default_rng(0))
+    meta = {"spec": spec.to_dict(), "vocab": {"keys": keys, "lowercase": True, "digit_fallback": True},
+            "labels": ["O", "B-LOC", "I-LOC"], "tag_scheme": "IOB2", "decode": "argmax", "target": None}
+    if fallback_words:
+        words = fallback_words
+        vecs = np.random.default_rng(1).normal(size=(len(words), 5)).astype(np.float32)
+        params, meta = with_fallback(params, meta, select_fallback(words, vecs, Vocab(keys), len(words)))
+    return params, meta
+
+
+def test_saved_fallback_rows_load_as_they_were_and_words_find_them():
+    params, meta = tiny_model(["lisbon", "the", "quito"])
+    assert meta["vocab"]["fallback_rows"] == 2 and meta["spec"]["vocab_size"] == 7
+    data = model_bytes(params, meta)
+    loaded, meta2 = load_model_arrays(data)
+    assert meta2["storage"]["E"] == INT8_INT4_ROWS
+    assert np.array_equal(loaded["E"][-2:], params["E"][-2:])               # the int4 rows, exactly
+    assert np.allclose(loaded["E"][:-2], params["E"][:-2], atol=np.abs(params["E"]).max() / 254 + 1e-7)
+    tagger = Tagger(loaded, meta2)
+    ids = tagger.vocab.encode(["Lisbon", "Quito", "Madrid", "the"])
+    assert ids.tolist() == [5, 6, UNK_ID, 2]
+    plain, plain_meta = tiny_model(None)
+    stripped, stripped_meta = without_fallback(params, meta)
+    assert stripped_meta == plain_meta and all(np.array_equal(stripped[k], plain[k]) for k in plain)
+    assert len(load_model_arrays(model_bytes(plain, plain_meta))[0]["E"]) == 5
+
+
+def test_damaged_fallback_storage_is_refused():
+    import io
+    import json
+    import zipfile
+
+    params, meta = tiny_model(["lisbon", "quito"])
+    data = model_bytes(params, meta)
+
+    def rewrite(change):
+        src = zipfile.ZipFile(io.BytesIO(data))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in src.infolist():
+                dst.writestr(info, change(info.filename, src.read(info.filename)))
+        return out.getvalue()
+
+    def short_int4(name, raw):
+        if name != "E.int4.npy":
+            return raw
+        member = io.BytesIO()
+        np.save(member, np.zeros((1, 3), dtype=np.uint8))
+        return member.getvalue()
+
+    with pytest.raises(ModelFileError, match="not stored as"):
+        load_model_arrays(rewrite(short_int4))
+
+    def bad_count(name, raw):
+        if name != "__meta__.npy":
+            return raw
+        m = json.loads(np.load(io.BytesIO(raw)).tobytes())
+        m["vocab"]["fallback_rows"] = -1
+        member = io.BytesIO()
+        np.save(member, np.frombuffer(json.dumps(m).encode(), dtype=np.uint8))
+        return member.getvalue()
+
+    with pytest.raises(ModelFileError, match="fallback_rows"):
+        load_model_arrays(rewrite(bad_count))
+
+
+def test_training_saves_fallback_rows_and_dev_scores_the_saved_model(tmp_path):
+    """A vectors file with words the sample corpus lacks: the saved model has their rows (not <UNK>), dev is
+    scored in training with them, and the trained network is the one trained without them."""
+    from ner_cli.train import train
+
+    train_words = {w.lower() for s in read_corpus(SAMPLE / "train.txt").words for w in s}
+    dev_words = {w.lower() for s in read_corpus(SAMPLE / "dev.txt").words for w in s if w.isalpha()}
+    rng = np.random.default_rng(3)
+    unseen = [*sorted(dev_words - train_words)[:2], "kyrgyzstan"]         # two of them occur in dev
+    assert len(unseen) == 3 and not set(unseen) & train_words
+    vocab_words = sorted(train_words)[:40] + unseen
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"{w} {' '.join(f'{x:.4f}' for x in rng.normal(size=8))}\n" for w in vocab_words))
+    out = tmp_path / "m.npz"
+    cfg = build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                        "model": {"hidden": 16, "dim": 8, "case_dim": 2, "embeddings": str(vectors),
+                                  "pretrained_limit": 10, "fallback_limit": 1000},
+                        "train": {"epochs": 2, "seed": 0}, "output": {"path": str(out)}})
+    result = train(cfg)
+    tagger = Tagger.load(out)
+    n = tagger.meta["vocab"]["fallback_rows"]
+    assert n >= len(unseen) and tagger.vocab.keys[-n:][-3:] == unseen
+    assert (tagger.vocab.encode([unseen[0].title(), "KYRGYZSTAN"]) >= len(tagger.vocab) - n).all()
+    assert result.best_f1 >= 0
+    # dev is scored during training as the saved model reads it: the fallback words get their rows there too
+    from ner_cli.evaluate import score_file
+    from ner_cli.train import Epoch, Trainer, fit
+
+    trainer = Trainer.from_config(cfg)
+    assert (trainer.setup.dev.words >= len(trainer.setup.vocab)).any()
+    epoch = next(e for e in fit(trainer) if isinstance(e, Epoch))
+    assert epoch.tagger.vocab.keys == tagger.vocab.keys and len(epoch.tagger.params["E"]) == len(tagger.vocab)
+    assert epoch.dev.scores == score_file(epoch.tagger, SAMPLE / "dev.txt").evaluation.scores
+    cfg.model.fallback_limit, cfg.output.path = 0, str(tmp_path / "none.npz")
+    train(cfg)
+    without = Tagger.load(tmp_path / "none.npz")
+    assert "fallback_rows" not in without.meta["vocab"] and without.vocab.encode(["Kyrgyzstan"])[0] == UNK_ID
+    assert np.array_equal(without.params["W"], tagger.params["W"])           # the network is the same
