@@ -74,6 +74,7 @@ class Tagger:
             self.out_labels, to_out = iob2_label_map(self.labels)
             self._to_out = np.asarray(to_out, dtype=np.int64)      # model label id -> id into out_labels
         self._type_table: TypeTable | None = None                 # per-type products, kept across chunks
+        self.type_floats = TYPE_MAX_FLOATS                        # their memory at most; 0: score token by token
         self._masks = transition_mask(self.labels, self.scheme) if self.spec.task != "binary" else None
         types = entity_types(self.out_labels)                   # output id -> 0 (O) or 1 + its entity type
         self._n_types = len(types)
@@ -228,11 +229,11 @@ class Tagger:
             codes += enc.cases[a:b]
         centre = codes[:, self.spec.window]
         uniq = np.unique(np.concatenate([centre, codes[:1, 0], codes[-1:, -1]]))   # + the padding code(s)
-        if self._type_table is None:
-            capacity = TYPE_MAX_FLOATS // (self.spec.width * self.spec.hidden)
-            self._type_table = TypeTable(self.params, self.spec, capacity, enc.cases is not None)
-        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) > self._type_table.capacity:
+        capacity = self.type_floats // (self.spec.width * self.spec.hidden)
+        if len(uniq) > TYPE_MAX_SHARE * len(centre) or len(uniq) > capacity:
             return None
+        if self._type_table is None:
+            self._type_table = TypeTable(self.params, self.spec, capacity, enc.cases is not None)
         table = self._type_table
         table.add(uniq)
         if type_ids is None:

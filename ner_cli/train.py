@@ -36,7 +36,7 @@ from .nn.helper import Helper, default_threads
 from .nn.model import TABLES, Batch, ModelSpec, Params, backward, dropout_masks, forward, init_params
 from .nn.optim import Optimizer, make_optimizer
 from .prepare import Setup, prepare, read_data
-from .tagger import Tagger
+from .tagger import TYPE_MAX_FLOATS, Tagger
 
 # settings that may change between an interrupted run and its resumption
 RESUMABLE_CHANGES = {("train", "epochs"), ("train", "patience"), ("output", "path")}
@@ -177,7 +177,11 @@ class Trainer:
         is_best = True
         tagger = self.tagger()
         if self.setup.dev is not None:
+            # dev token by token: a fresh table of per-type products would fault in ~60 MB of pages for one pass
+            # (0.27 s against 0.17 s on CoNLL-2003 dev, the same tags) and raise the peak memory of training
+            tagger.type_floats = 0
             ev = evaluate(self.setup.dev_gold, tagger.predict_encoded(self.setup.dev), self.setup.meta["target"])
+            tagger.type_floats = TYPE_MAX_FLOATS
             is_best = ev.scores.f1 > self.best_f1
         if is_best:
             self.best_f1 = ev.scores.f1 if ev else self.best_f1
@@ -344,12 +348,16 @@ class TrainingRun:
             result = TrainResult(self.out, t.best_epoch, t.best_f1 if self.trainer.setup.dev else None,
                                  time.perf_counter() - self.t0)
             t.optimizer.free()                             # training is over: its moments (2 x E) are not needed
+            has_dev = t.setup.dev is not None
+            t.setup.train = t.setup.dev = None             # nor are the encoded corpora
+            release_free_memory()
             d = self.cfg.data
             saved = Tagger.load(self.out)
             kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
             if d.test:
                 result.test = score_file(saved, d.test, **kw)
-            dev = score_file(saved, d.dev, **kw) if d.dev and self.trainer.setup.dev is not None else None
+            dev = score_file(saved, d.dev, **kw) if d.dev and has_dev else None
+            del saved                                      # its products and E, before the file is read again
             self._complete_model_file(dev, result.test)
         finally:
             self.close()

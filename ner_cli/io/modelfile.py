@@ -71,16 +71,20 @@ def from_int8_rows(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return out
 
 
-def to_int4_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def to_int4_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """(rows, d) float array -> (uint8 (rows, ⌈d/2⌉): two 4-bit values a byte, float32 scale per row), value ≈
-    q · scale with q in -7..7 (stored as q + 8), |error| ≤ scale / 2."""
+    q · scale with q in -7..7 (stored as q + 8), |error| ≤ scale / 2. `block` rows at a time, as `to_int8_rows`."""
     a = np.asarray(a, dtype=np.float32)
-    scale = np.abs(a).max(axis=1, initial=0) / np.float32(7)
-    q = np.rint(a / np.where(scale > 0, scale, np.float32(1))[:, None])
-    q = (np.clip(q, -7, 7) + 8).astype(np.uint8)
-    if a.shape[1] % 2:
-        q = np.pad(q, ((0, 0), (0, 1)), constant_values=8)
-    return q[:, 0::2] << 4 | q[:, 1::2], scale.astype(np.float32)
+    d = a.shape[1]
+    packed, scale = np.empty((len(a), (d + 1) // 2), dtype=np.uint8), np.empty(len(a), dtype=np.float32)
+    for i in range(0, len(a), block):
+        rows = a[i:i + block]
+        s = np.abs(rows).max(axis=1, initial=0) / np.float32(7)
+        scale[i:i + block] = s
+        q = np.full((len(rows), 2 * packed.shape[1]), 8, dtype=np.uint8)    # an odd d pads with a zero (8)
+        q[:, :d] = np.clip(np.rint(rows / np.where(s > 0, s, np.float32(1))[:, None]), -7, 7) + 8
+        packed[i:i + block] = q[:, 0::2] << 4 | q[:, 1::2]
+    return packed, scale
 
 
 def from_int4_rows(packed: np.ndarray, scale: np.ndarray, d: int) -> np.ndarray:
