@@ -161,3 +161,35 @@ def test_training_saves_fallback_rows_and_dev_scores_the_saved_model(tmp_path):
     without = Tagger.load(tmp_path / "none.npz")
     assert "fallback_rows" not in without.meta["vocab"] and without.vocab.encode(["Kyrgyzstan"])[0] == UNK_ID
     assert np.array_equal(without.params["W"], tagger.params["W"])           # the network is the same
+
+
+@pytest.mark.parametrize("target", ["b", "W", "E"])
+def test_int4_storage_claimed_for_the_wrong_array_is_refused(target):
+    """A file whose metadata says an array is stored as int8 + int4 rows when it cannot be (a 1-D array with
+    members that look right, float16 planes, rows that do not add up) gets a ModelFileError, not an IndexError."""
+    import io
+    import json
+    import zipfile
+
+    params, meta = tiny_model(None)
+    src = zipfile.ZipFile(io.BytesIO(model_bytes(params, meta)))
+
+    def npy(a):
+        member = io.BytesIO()
+        np.save(member, a)
+        return member.getvalue()
+
+    members = {info.filename: src.read(info.filename) for info in src.infolist()}
+    m = json.loads(np.load(io.BytesIO(members["__meta__.npy"])).tobytes())
+    m["storage"][target] = INT8_INT4_ROWS
+    members["__meta__.npy"] = npy(np.frombuffer(json.dumps(m).encode(), dtype=np.uint8))
+    if target == "b":                                   # int8 rows + scales + int4 rows, consistent among themselves
+        members.update({"b.npy": npy(np.zeros((5, 2), np.int8)), "b.scale.npy": npy(np.ones(6, np.float32))})
+    members[f"{target}.int4.npy"] = npy(np.zeros((1, 1), np.uint8))
+    members.setdefault(f"{target}.scale.npy", npy(np.ones(6, np.float32)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, raw in members.items():
+            dst.writestr(name, raw)
+    with pytest.raises(ModelFileError, match="not stored as"):
+        load_model_arrays(out.getvalue())

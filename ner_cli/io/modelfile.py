@@ -64,11 +64,9 @@ def to_int8_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarr
     return values, scale
 
 
-def from_int8_rows(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The inverse of `to_int8_rows` (float32)."""
-    out = values.astype(np.float32)
-    out *= scale[:, None]
-    return out
+def from_int8_rows(values: np.ndarray, scale: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The inverse of `to_int8_rows` (float32), into `out` if given (no temporary copy)."""
+    return np.multiply(values, scale[:, None], out=out, dtype=np.float32)
 
 
 def to_int4_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +335,7 @@ def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shap
     if how == INT8_INT4_ROWS:
         head, scale = read_member(zf, key, name), read_member(zf, f"{key}.scale", name)
         out = np.empty(shape, dtype=np.float32)
-        out[:len(head)] = from_int8_rows(head, scale[:len(head)])
+        from_int8_rows(head, scale[:len(head)], out=out[:len(head)])
         out[len(head):] = from_int4_rows(read_member(zf, f"{key}.int4", name), scale[len(head):], shape[1])
         return out
     return read_member(zf, key, name)
@@ -363,7 +361,7 @@ def _storage(name: str, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]
             ok = first[1] == np.int8 and scale[1] == np.float32 and len(first[0]) == 2 \
                 and tuple(scale[0]) == (first[0][0] + (tail[0][0] if tail and tail[0] else 0),)
             if tail is not None:
-                ok = ok and k in shapes and tail[1] == np.uint8 and first[0][1] == shapes[k][1] \
+                ok = ok and len(shapes.get(k, ())) == 2 and tail[1] == np.uint8 and first[0][1] == shapes[k][1] \
                     and tuple(tail[0]) == (shapes[k][0] - first[0][0], (shapes[k][1] + 1) // 2)
         if not ok or k not in shapes:
             raise ModelFileError(f"{name}: array {k[:40]} is not stored as {excerpt(how)} says")
