@@ -61,10 +61,8 @@ def with_fallback(params: dict[str, np.ndarray], meta: dict[str, Any], fallback:
     if fallback is None:
         return params, meta
     E = params["E"]
-    params = {**params, "E": np.concatenate([E, fallback.vectors().astype(E.dtype, copy=False)])}
     vocab = {**meta["vocab"], "keys": [*meta["vocab"]["keys"], *fallback.words], "fallback_rows": len(fallback.words)}
-    meta = {**meta, "vocab": vocab, "spec": {**meta["spec"], "vocab_size": len(vocab["keys"])}}
-    return params, meta
+    return {**params, "E": np.concatenate([E, fallback.vectors().astype(E.dtype, copy=False)])}, _with(meta, vocab)
 
 
 def without_fallback(params: dict[str, np.ndarray], meta: dict[str, Any]
@@ -76,5 +74,9 @@ def without_fallback(params: dict[str, np.ndarray], meta: dict[str, Any]
         return params, meta
     vocab = {k: v for k, v in meta["vocab"].items() if k != "fallback_rows"}
     vocab["keys"] = vocab["keys"][:-n]
-    meta = {**meta, "vocab": vocab, "spec": {**meta["spec"], "vocab_size": len(vocab["keys"])}}
-    return {**params, "E": params["E"][:-n]}, meta
+    return {**params, "E": params["E"][:-n]}, _with(meta, vocab)
+
+
+def _with(meta: dict[str, Any], vocab: dict[str, Any]) -> dict[str, Any]:
+    """`meta` with this vocabulary, and the spec's vocab_size to match."""
+    return {**meta, "vocab": vocab, "spec": {**meta["spec"], "vocab_size": len(vocab["keys"])}}
