@@ -55,7 +55,8 @@ class Tagger:
         self.meta = meta
         self.spec = ModelSpec(**meta["spec"])
         v = meta["vocab"]
-        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"])
+        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"],
+                           tail=v.get("fallback_words"))
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
         features = meta.get("features", {})

@@ -11,8 +11,8 @@ from hypothesis.extra.numpy import arrays
 
 from ner_cli.config import build_config
 from ner_cli.errors import ModelFileError
-from ner_cli.features.fallback import select_fallback, with_fallback, without_fallback
-from ner_cli.features.vocab import UNK_ID, Vocab
+from ner_cli.features.fallback import MAX_BYTES, select_fallback, with_fallback, without_fallback
+from ner_cli.features.vocab import UNK_ID, Vocab, sorted_words
 from ner_cli.io.dataset import read_corpus
 from ner_cli.io.modelfile import (
     INT8_INT4_ROWS,
@@ -23,7 +23,8 @@ from ner_cli.io.modelfile import (
 )
 from ner_cli.tagger import Tagger
 
-finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+# no tiny values: a subnormal scale (|x| / 7 < 1.2e-38) loses bits, and real vectors are nowhere near it
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=32).filter(lambda x: x == 0 or abs(x) > 1e-30)
 
 
 @settings(max_examples=200, deadline=None)
@@ -38,15 +39,32 @@ def test_int4_rows_round_trip_within_half_a_step_and_idempotent(a):
     assert np.array_equal(from_int4_rows(again, scale2, a.shape[1]), back)
 
 
-def test_select_fallback_keeps_the_missing_words_in_order_within_the_limit():
+def test_select_fallback_keeps_the_missing_words_within_the_limit_sorted():
     vocab = Vocab(["<PAD>", "<UNK>", "the", "paris"])
-    words = ["the", "berlin", "paris", "madrid", "oslo"]
+    words = ["the", "madrid", "paris", "berlin", "oslo"]
     vecs = np.arange(25, dtype=np.float32).reshape(5, 5)
     fb = select_fallback(words, vecs, vocab, 4)
-    assert fb.words == ["berlin", "madrid"]
-    assert np.allclose(fb.vectors(), vecs[[1, 3]], atol=np.abs(vecs[[1, 3]]).max() / 14)
+    assert fb.words.tolist() == [b"berlin", b"madrid"]                        # sorted, rows with them
+    assert np.allclose(fb.vectors(), vecs[[3, 1]], atol=np.abs(vecs[[3, 1]]).max() / 14)
     assert select_fallback(words, vecs, vocab, 0) is None
     assert select_fallback(words[:1], vecs[:1], vocab, 5) is None           # nothing missing
+    long_ = "x" * (MAX_BYTES + 1)
+    fb = select_fallback(["oslo", long_, "ñu", "oslo", "a\x00b"], vecs, vocab, 5)
+    assert fb.words.tolist() == [b"oslo", "ñu".encode()] and np.allclose(fb.vectors(), vecs[[0, 2]], atol=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=8).filter(lambda w: "\x00" not in w), max_size=30, unique=True),
+       st.lists(st.text(max_size=10), max_size=30))
+def test_sorted_tail_finds_exactly_its_words(tail_words, queries):
+    """A vocabulary's sorted tail (binary search over fixed-width bytes) finds what a dict would."""
+    keys = ["<PAD>", "<UNK>", "the"]
+    tail_words = [w for w in tail_words if w not in keys]
+    vocab = Vocab(keys, lowercase=False, digit_fallback=False, tail=sorted_words(tail_words))
+    ref = {w: i for i, w in enumerate(keys + sorted(tail_words, key=lambda w: w.encode()))}
+    assert len(vocab) == len(ref)
+    for q in [*queries, *tail_words, *keys]:
+        assert vocab.lookup(q) == ref.get(q, UNK_ID)
 
 
 def tiny_model(fallback_words: list[str] | None) -> tuple[dict, dict]:
@@ -122,6 +140,47 @@ def test_damaged_fallback_storage_is_refused():
     with pytest.raises(ModelFileError, match="fallback_rows"):
         load_model_arrays(rewrite(bad_count))
 
+    def words_member(words):
+        def change(name, raw):
+            if name != "__fallback_words__.npy":
+                return raw
+            member = io.BytesIO()
+            np.save(member, words)
+            return member.getvalue()
+        return change
+
+    for words, match in [(np.array([b"quito", b"lisbon"]), "sorted"), (np.array([b"", b"lisbon"]), "non-empty"),
+                         (np.array([b"lisbon", b"lisbon"]), "distinct"), (np.array(["lisbon", "quito"]), "member"),
+                         (np.array([b"lisbon"]), "member"), (np.array([b"x" * 65, b"y" * 65]), "member")]:
+        with pytest.raises(ModelFileError, match=match):
+            load_model_arrays(rewrite(words_member(words)))
+
+    def undeclared(name, raw):                          # the member without the metadata naming it
+        if name != "__meta__.npy":
+            return raw
+        m = json.loads(np.load(io.BytesIO(raw)).tobytes())
+        del m["vocab"]["fallback_words"]
+        member = io.BytesIO()
+        np.save(member, np.frombuffer(json.dumps(m).encode(), dtype=np.uint8))
+        return member.getvalue()
+
+    with pytest.raises(ModelFileError, match="vocabulary has 5 words, spec says 7"):
+        load_model_arrays(rewrite(undeclared))
+
+
+def test_a_format_4_file_with_the_fallback_words_in_its_keys_still_loads():
+    """Format 4 listed the fallback words at the end of the JSON keys, in any order; they are found as before."""
+    params, meta = tiny_model(None)
+    words = ["quito", "lisbon"]
+    E = np.concatenate([params["E"], from_int4_rows(*to_int4_rows(np.ones((2, 5), np.float32)), 5)])
+    v4 = {**meta, "vocab": {**meta["vocab"], "keys": [*meta["vocab"]["keys"], *words], "fallback_rows": 2},
+          "spec": {**meta["spec"], "vocab_size": 7}}
+    loaded, meta2 = load_model_arrays(model_bytes({**params, "E": E}, v4))
+    tagger = Tagger(loaded, meta2)
+    assert tagger.vocab.tail is None and tagger.vocab.encode(["Quito", "Lisbon", "Oslo"]).tolist() == [5, 6, UNK_ID]
+    stripped, stripped_meta = without_fallback(loaded, meta2)
+    assert stripped_meta["vocab"]["keys"] == meta["vocab"]["keys"] and len(stripped["E"]) == 5
+
 
 def test_training_saves_fallback_rows_and_dev_scores_the_saved_model(tmp_path):
     """A vectors file with words the sample corpus lacks: the saved model has their rows (not <UNK>), dev is
@@ -144,7 +203,7 @@ def test_training_saves_fallback_rows_and_dev_scores_the_saved_model(tmp_path):
     result = train(cfg)
     tagger = Tagger.load(out)
     n = tagger.meta["vocab"]["fallback_rows"]
-    assert n >= len(unseen) and tagger.vocab.keys[-n:][-3:] == unseen
+    assert n >= len(unseen) and set(unseen) <= {w.decode() for w in tagger.vocab.tail.tolist()}
     assert (tagger.vocab.encode([unseen[0].title(), "KYRGYZSTAN"]) >= len(tagger.vocab) - n).all()
     assert result.best_f1 >= 0
     # dev is scored during training as the saved model reads it: the fallback words get their rows there too
@@ -155,6 +214,7 @@ def test_training_saves_fallback_rows_and_dev_scores_the_saved_model(tmp_path):
     assert (trainer.setup.dev.words >= len(trainer.setup.vocab)).any()
     epoch = next(e for e in fit(trainer) if isinstance(e, Epoch))
     assert epoch.tagger.vocab.keys == tagger.vocab.keys and len(epoch.tagger.params["E"]) == len(tagger.vocab)
+    assert np.array_equal(epoch.tagger.vocab.tail, tagger.vocab.tail)
     assert epoch.dev.scores == score_file(epoch.tagger, SAMPLE / "dev.txt").evaluation.scores
     cfg.model.fallback_limit, cfg.output.path = 0, str(tmp_path / "none.npz")
     train(cfg)

@@ -16,7 +16,7 @@ from ner_cli.features.casing import word_case
 from ner_cli.features.featurizer import Featurizer
 from ner_cli.features.vocab import PAD_ID, build_vocab, count_words
 from ner_cli.features.windows import make_windows
-from ner_cli.io.modelfile import load_model_arrays, model_bytes
+from ner_cli.io.modelfile import FORMAT_VERSION, load_model_arrays, model_bytes
 from ner_cli.io.tokenize import tokenize, tokenize_lines
 from ner_cli.nn.decode import _viterbi_packed, lengths_to_mask, viterbi_batch
 from ner_cli.nn.model import scores, window_vectors
@@ -101,7 +101,8 @@ def test_arrays_in_the_file_as_int8_rows_and_byte_planes(sample_model):
     assert members["W.npy"] == members["__meta__.npy"] == zipfile.ZIP_DEFLATED
     assert members["E.npy"] == members["E.scale.npy"] == members["W.lo.npy"] == zipfile.ZIP_STORED
     params, meta = load_model_arrays(data)
-    assert meta["storage"] == {"E": "int8-rows", "W": "float16-byte-planes"} and meta["format_version"] == 4
+    assert meta["storage"] == {"E": "int8-rows", "W": "float16-byte-planes"}
+    assert meta["format_version"] == FORMAT_VERSION
     assert all(a.dtype == np.float32 for a in params.values())
     np.testing.assert_array_equal(params["E"], E)
     np.testing.assert_array_equal(params["W"], t.params["W"].astype(np.float16).astype(np.float32))

@@ -221,6 +221,7 @@ def test_no_whitespace_beyond_the_table_token_offsets_uses():
     from ner_cli.io.tokenize import _SPACE
 
     assert _SPACE[-1] == False and _SPACE[0x3000]                  # noqa: E712 (numpy bools)
+    assert _SPACE[:-1].tolist() == [chr(c).isspace() for c in range(len(_SPACE) - 1)]
     assert not any(chr(c).isspace() for c in range(len(_SPACE) - 1, sys.maxunicode + 1))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..io.modelfile import vocab_rows
 from ..nn.model import ModelSpec
 
 
@@ -47,7 +48,7 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         "tag_scheme": meta.get("tag_scheme", "IOB2"),
         "decode": meta.get("decode", "viterbi"),
         "labels": meta["labels"],
-        "vocab_size": len(meta["vocab"]["keys"]),
+        "vocab_size": vocab_rows(meta["vocab"]),
         "fallback_rows": meta["vocab"].get("fallback_rows", 0),
         "scores": meta.get("scores") or {},
         "history": meta.get("history") or [],

@@ -1,8 +1,9 @@
 """Model files: one `.npz` holding every parameter array plus JSON metadata, written atomically.
 
-Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, D, G, Q, W, b, u | U, c, A, A_start, A_end)
-and `__meta__`, a uint8 array of UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes,
-config and scores. Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape
+Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, D, G, Q, W, b, u | U, c, A, A_start, A_end),
+`__meta__`, a uint8 array of UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes, config and
+scores, and `__fallback_words__` if the model has fallback rows: their words, sorted, as fixed-width UTF-8 bytes.
+Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape
 against the spec before use.
 """
 
@@ -24,9 +25,13 @@ import numpy as np
 from ..errors import ModelFileError, excerpt
 from ..nn.model import ModelSpec, Params, param_shapes
 
-FORMAT_VERSION = 4        # 4: untrained fallback rows of E as int4; 3: E as int8 rows with a float32 scale each;
-                          # 2: E as float16 byte planes (all load)
+FORMAT_VERSION = 5        # 5: the fallback words as a member of their own; 4: untrained fallback rows of E as int4;
+                          # 3: E as int8 rows with a float32 scale each; 2: E as float16 byte planes (all load)
 META_KEY = "__meta__"
+# The fallback rows' words (features/fallback.py): a sorted numpy `S` array, named by meta["vocab"]
+# ["fallback_words"] in the file and replaced by the array itself in memory. Format 4 listed them in the JSON keys.
+FALLBACK_KEY = "__fallback_words__"
+MAX_WORD_BYTES = 64       # the widest fallback word a file may declare
 # E (vocabulary x d) is nearly the whole file. Each row is stored as int8 times one float32 scale (its largest
 # |value| / 127): 5.6 MB for the default CoNLL-2003 model's E instead of 8.9 MB as float16 byte planes, and read
 # without inflating anything (~50 ms less start-up). On the built-in model it moves CoNLL-2003 dev F1 from 93.26
@@ -85,13 +90,12 @@ def to_int4_rows(a: np.ndarray, block: int = 8192) -> tuple[np.ndarray, np.ndarr
     return packed, scale
 
 
-def from_int4_rows(packed: np.ndarray, scale: np.ndarray, d: int) -> np.ndarray:
-    """The inverse of `to_int4_rows` (float32 (rows, d))."""
+def from_int4_rows(packed: np.ndarray, scale: np.ndarray, d: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The inverse of `to_int4_rows` (float32 (rows, d)), into `out` if given (no temporary copy)."""
     q = np.empty((len(packed), 2 * packed.shape[1]), dtype=np.int8)
-    q[:, 0::2] = packed >> 4
-    q[:, 1::2] = packed & 0x0F
-    out = q[:, :d].astype(np.float32)
-    out -= 8
+    np.right_shift(packed, 4, out=q[:, 0::2], casting="unsafe")
+    np.bitwise_and(packed, 0x0F, out=q[:, 1::2], casting="unsafe")
+    out = np.subtract(q[:, :d], 8, out=out, dtype=np.float32)
     out *= scale[:, None]
     return out
 
@@ -175,6 +179,10 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
             scale = np.concatenate([scale, tail_scale])
             storage[k] = INT8_INT4_ROWS
         arrays[f"{k}.scale"] = scale
+    vocab = meta.get("vocab", {})
+    if isinstance(vocab.get("fallback_words"), np.ndarray):
+        arrays[FALLBACK_KEY] = vocab["fallback_words"]
+        meta = {**meta, "vocab": {**vocab, "fallback_words": FALLBACK_KEY}}
     meta = {**meta, "format_version": FORMAT_VERSION, "storage": storage}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     buf = io.BytesIO()
@@ -182,7 +190,7 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
         for k, a in arrays.items():
             member = io.BytesIO()
             np.lib.format.write_array(member, a, allow_pickle=False)
-            deflate = storage.get(k) == PLANES or k == META_KEY      # not the low bytes: they don't shrink
+            deflate = storage.get(k) == PLANES or k in (META_KEY, FALLBACK_KEY)   # not low bytes: they don't shrink
             zf.writestr(zipfile.ZipInfo(f"{k}.npy", (1980, 1, 1, 0, 0, 0)), member.getvalue(),
                         compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED,
                         compresslevel=DEFLATE_LEVEL if deflate else None)
@@ -313,10 +321,14 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         if META_KEY not in headers:
             raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
         meta = read_json_member(zf, headers, META_KEY, name)
+        apart = isinstance(meta, dict) and isinstance(meta.get("vocab"), dict) and "fallback_words" in meta["vocab"]
+        if apart:
+            meta["vocab"]["fallback_words"] = read_fallback_words(zf, headers, meta["vocab"], name)
         shapes = validate_meta(name, meta)
         storage = _storage(name, meta, shapes, headers)
         seconds = {k + suffix for k, how in storage.items() for suffix in EXTRA_MEMBERS[how]}
-        found = {k: v for k, v in headers.items() if k != META_KEY and k not in seconds}
+        seconds |= {META_KEY, FALLBACK_KEY} if apart else {META_KEY}
+        found = {k: v for k, v in headers.items() if k not in seconds}
         found.update({k: (_stored_shape(k, how, headers), np.dtype(np.float16)) for k, how in storage.items()})
         check_headers(name, found, shapes)
         arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k]) for k in shapes}
@@ -324,6 +336,26 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     check_values(name, params)                                     # on float32: 5x faster than on float16
     return params, meta
+
+
+def read_fallback_words(zf: zipfile.ZipFile, headers: dict, vocab: dict[str, Any], name: str) -> np.ndarray:
+    """The fallback words member that the metadata names: a sorted, distinct `S` array, one per fallback row."""
+    n, declared = vocab.get("fallback_rows"), vocab["fallback_words"]
+    shape, dtype = headers.get(FALLBACK_KEY, ((), np.dtype(np.float32)))
+    if declared != FALLBACK_KEY or dtype.kind != "S" or dtype.itemsize > MAX_WORD_BYTES or shape != (n,) \
+            or declared_bytes(shape, dtype) > MAX_ARRAY_BYTES:
+        raise ModelFileError(f"{name}: vocab.fallback_words must name a {FALLBACK_KEY} member of fallback_rows "
+                             f"words of at most {MAX_WORD_BYTES} bytes, got {excerpt(declared)}, {dtype} {shape}")
+    words = read_member(zf, FALLBACK_KEY, name)
+    if not ((words[:-1] < words[1:]).all() and (words != b"").all()):
+        raise ModelFileError(f"{name}: the fallback words are not sorted, distinct and non-empty")
+    return words
+
+
+def vocab_rows(vocab: dict[str, Any]) -> int:
+    """Rows of E that a model's metadata vocabulary names: its keys, then its fallback words if held apart."""
+    words = vocab.get("fallback_words")
+    return len(vocab["keys"]) + (len(words) if isinstance(words, np.ndarray) else 0)
 
 
 def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -336,7 +368,7 @@ def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shap
         head, scale = read_member(zf, key, name), read_member(zf, f"{key}.scale", name)
         out = np.empty(shape, dtype=np.float32)
         from_int8_rows(head, scale[:len(head)], out=out[:len(head)])
-        out[len(head):] = from_int4_rows(read_member(zf, f"{key}.int4", name), scale[len(head):], shape[1])
+        from_int4_rows(read_member(zf, f"{key}.int4", name), scale[len(head):], shape[1], out=out[len(head):])
         return out
     return read_member(zf, key, name)
 
@@ -403,8 +435,8 @@ def validate_meta(name: str, meta: Any) -> dict[str, tuple[int, ...]]:
     problem = _meta_problem(spec, meta)
     if problem:
         raise ModelFileError(f"{name}: bad metadata: {problem}")
-    if spec.vocab_size != len(meta["vocab"]["keys"]):
-        raise ModelFileError(f"{name}: vocabulary has {len(meta['vocab']['keys'])} words, spec says {spec.vocab_size}")
+    if spec.vocab_size != vocab_rows(meta["vocab"]):
+        raise ModelFileError(f"{name}: vocabulary has {vocab_rows(meta['vocab'])} words, spec says {spec.vocab_size}")
     if spec.task != "binary" and spec.n_classes != len(meta["labels"]):
         raise ModelFileError(f"{name}: {len(meta['labels'])} labels, spec says {spec.n_classes}")
     return param_shapes(spec)
@@ -479,8 +511,12 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
-    if not (is_int(vocab.get("fallback_rows", 0), 0) and vocab.get("fallback_rows", 0) <= len(vocab["keys"]) - 2):
-        return f"vocab.fallback_rows is {excerpt(vocab.get('fallback_rows'))}, expected 0 to the words after <UNK>"
+    n_fallback, words = vocab.get("fallback_rows", 0), vocab.get("fallback_words")
+    if words is not None and not (isinstance(words, np.ndarray) and words.dtype.kind == "S" and words.ndim == 1
+                                  and len(words) == n_fallback):
+        return "vocab.fallback_words must be the fallback_rows words (a numpy bytes array)"
+    if not (is_int(n_fallback, 0) and (words is not None or n_fallback <= len(vocab["keys"]) - 2)):
+        return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected 0 to the words after <UNK>"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
     if spec.mention_dim and isinstance(meta.get("labels"), list) and all(isinstance(t, str) and is_tag(t)
