@@ -41,10 +41,12 @@ SCORE_ROWS = 1024    # tokens per matrix product: enough for BLAS, small enough 
 TYPE_MIN_TOKENS = 2048  # from this many tokens, score through per-type first-layer products (model.type_products)
 TYPE_MAX_SHARE = 0.5    # ... unless the chunk has more distinct (word, case) types than this share of its tokens
 TYPE_BLOCK_TOKENS = 32768  # tokens (whole sentences) that share one table of per-type products
-# products kept across chunks (`TypeTable`): at most 160 MB (26,666 types of the default model), memory stays flat.
+# products kept across chunks (`TypeTable`): at most 192 MB (32,000 types of the default model), memory stays flat.
 # Pages are touched only as types arrive: scoring CoNLL-2003 dev (~12k types) uses a fraction of it. 96 MB
-# (16,000 types) held too few for the benchmark's 241k-token text (25k types), whose copies then recomputed.
-TYPE_MAX_FLOATS = 40_000_000
+# (16,000 types) held too few for the benchmark's 241k-token text (25k types), whose copies then recomputed; 160 MB
+# (26,666) too few for its 5 copies' 26,947: each eviction of a quarter made later copies recompute, 70,516 types'
+# products in all instead of 26,947 (in-process A/B, 6 runs each: median 3.10 -> 3.03 s).
+TYPE_MAX_FLOATS = 48_000_000
 
 
 class Tagger:
