@@ -149,11 +149,52 @@ def test_damaged_fallback_storage_is_refused():
             return member.getvalue()
         return change
 
+    must_hold = "must hold vocab.fallback_rows = 2 words"
     for words, match in [(np.array([b"quito", b"lisbon"]), "sorted"), (np.array([b"", b"lisbon"]), "non-empty"),
-                         (np.array([b"lisbon", b"lisbon"]), "distinct"), (np.array(["lisbon", "quito"]), "member"),
-                         (np.array([b"lisbon"]), "member"), (np.array([b"x" * 65, b"y" * 65]), "member")]:
+                         (np.array([b"lisbon", b"lisbon"]), "distinct"), (np.array(["lisbon", "quito"]), must_hold),
+                         (np.array([b"lisbon"]), must_hold), (np.array([b"x" * 65, b"y" * 65]), must_hold)]:
         with pytest.raises(ModelFileError, match=match):
             load_model_arrays(rewrite(words_member(words)))
+
+    def meta_change(change):                            # the metadata edited as JSON
+        def edit(name, raw):
+            if name != "__meta__.npy":
+                return raw
+            m = json.loads(np.load(io.BytesIO(raw)).tobytes())
+            change(m)
+            member = io.BytesIO()
+            np.save(member, np.frombuffer(json.dumps(m).encode(), dtype=np.uint8))
+            return member.getvalue()
+        return edit
+
+    def s0_bomb(name, raw):                             # a header declaring 10**9 words of width 0: no data needed
+        if name == "__meta__.npy":
+            return meta_change(lambda m: m["vocab"].update(fallback_rows=10**9))(name, raw)
+        if name != "__fallback_words__.npy":
+            return raw
+        member = io.BytesIO()
+        np.lib.format.write_array_header_1_0(member, {"descr": "|S0", "fortran_order": False, "shape": (10**9,)})
+        return member.getvalue()
+
+    # refused from the metadata and the headers, before anything the size of the declared words is allocated
+    with pytest.raises(ModelFileError, match="vocabulary has 1000000005 words, spec says 7"):
+        load_model_arrays(rewrite(s0_bomb))
+    with pytest.raises(ModelFileError, match="newer than this ner"):       # the version is checked first
+        load_model_arrays(rewrite(lambda n, r: meta_change(lambda m: m.update(format_version=99))(n, r)
+                                  if n == "__meta__.npy" else words_member(np.array(["a", "b"]))(n, r)))
+    with pytest.raises(ModelFileError, match="vocab.fallback_words is 7"):
+        load_model_arrays(rewrite(meta_change(lambda m: m["vocab"].update(fallback_words=7))))
+    with pytest.raises(ModelFileError, match="vocab.fallback_rows is True"):
+        load_model_arrays(rewrite(meta_change(lambda m: m["vocab"].update(fallback_rows=True))))
+    no_member = rewrite(lambda n, r: r)
+    no_member = zipfile.ZipFile(io.BytesIO(no_member))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in no_member.infolist():
+            if info.filename != "__fallback_words__.npy":
+                dst.writestr(info, no_member.read(info.filename))
+    with pytest.raises(ModelFileError, match="the file has none"):
+        load_model_arrays(out.getvalue())
 
     def undeclared(name, raw):                          # the member without the metadata naming it
         if name != "__meta__.npy":
@@ -166,6 +207,13 @@ def test_damaged_fallback_storage_is_refused():
 
     with pytest.raises(ModelFileError, match="vocabulary has 5 words, spec says 7"):
         load_model_arrays(rewrite(undeclared))
+
+
+def test_saving_refuses_fallback_words_that_binary_search_could_not_use():
+    params, meta = tiny_model(["lisbon", "quito"])
+    for words in (np.array([b"quito", b"lisbon"]), np.array([b"x" * 65, b"y" * 65]), np.array(["lisbon", "quito"])):
+        with pytest.raises(ValueError, match="fallback words"):
+            model_bytes(params, {**meta, "vocab": {**meta["vocab"], "fallback_words": words}})
 
 
 def test_a_format_4_file_with_the_fallback_words_in_its_keys_still_loads():

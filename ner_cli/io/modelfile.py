@@ -181,7 +181,10 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
         arrays[f"{k}.scale"] = scale
     vocab = meta.get("vocab", {})
     if isinstance(vocab.get("fallback_words"), np.ndarray):
-        arrays[FALLBACK_KEY] = vocab["fallback_words"]
+        words = vocab["fallback_words"]
+        if words.dtype.kind != "S" or not 1 <= words.dtype.itemsize <= MAX_WORD_BYTES or not words_ok(words):
+            raise ValueError(f"fallback words must be sorted, distinct, non-empty numpy S1 to S{MAX_WORD_BYTES}")
+        arrays[FALLBACK_KEY] = words
         meta = {**meta, "vocab": {**vocab, "fallback_words": FALLBACK_KEY}}
     meta = {**meta, "format_version": FORMAT_VERSION, "storage": storage}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
@@ -321,16 +324,16 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         if META_KEY not in headers:
             raise ModelFileError(f"{name}: no metadata (__meta__) in the file: not a ner model")
         meta = read_json_member(zf, headers, META_KEY, name)
-        apart = isinstance(meta, dict) and isinstance(meta.get("vocab"), dict) and "fallback_words" in meta["vocab"]
-        if apart:
-            meta["vocab"]["fallback_words"] = read_fallback_words(zf, headers, meta["vocab"], name)
         shapes = validate_meta(name, meta)
         storage = _storage(name, meta, shapes, headers)
+        apart = "fallback_words" in meta["vocab"]
         seconds = {k + suffix for k, how in storage.items() for suffix in EXTRA_MEMBERS[how]}
         seconds |= {META_KEY, FALLBACK_KEY} if apart else {META_KEY}
         found = {k: v for k, v in headers.items() if k not in seconds}
         found.update({k: (_stored_shape(k, how, headers), np.dtype(np.float16)) for k, how in storage.items()})
         check_headers(name, found, shapes)
+        if apart:
+            meta["vocab"]["fallback_words"] = read_fallback_words(zf, headers, meta["vocab"]["fallback_rows"], name)
         arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k]) for k in shapes}
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
@@ -338,24 +341,31 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
     return params, meta
 
 
-def read_fallback_words(zf: zipfile.ZipFile, headers: dict, vocab: dict[str, Any], name: str) -> np.ndarray:
-    """The fallback words member that the metadata names: a sorted, distinct `S` array, one per fallback row."""
-    n, declared = vocab.get("fallback_rows"), vocab["fallback_words"]
-    shape, dtype = headers.get(FALLBACK_KEY, ((), np.dtype(np.float32)))
-    if declared != FALLBACK_KEY or dtype.kind != "S" or dtype.itemsize > MAX_WORD_BYTES or shape != (n,) \
+def read_fallback_words(zf: zipfile.ZipFile, headers: dict, n: int, name: str) -> np.ndarray:
+    """The fallback words member: a sorted, distinct `S` array of the `n` fallback rows' words (read once the
+    metadata, which bounds `n` by the vocabulary size, and every other header have been checked)."""
+    if FALLBACK_KEY not in headers:
+        raise ModelFileError(f"{name}: the metadata names a {FALLBACK_KEY} member, and the file has none")
+    shape, dtype = headers[FALLBACK_KEY]
+    if dtype.kind != "S" or not 1 <= dtype.itemsize <= MAX_WORD_BYTES or shape != (n,) \
             or declared_bytes(shape, dtype) > MAX_ARRAY_BYTES:
-        raise ModelFileError(f"{name}: vocab.fallback_words must name a {FALLBACK_KEY} member of fallback_rows "
-                             f"words of at most {MAX_WORD_BYTES} bytes, got {excerpt(declared)}, {dtype} {shape}")
+        raise ModelFileError(f"{name}: {FALLBACK_KEY} must hold vocab.fallback_rows = {n} words of 1 to "
+                             f"{MAX_WORD_BYTES} bytes (numpy S1 to S{MAX_WORD_BYTES}), got {dtype} {shape}")
     words = read_member(zf, FALLBACK_KEY, name)
-    if not ((words[:-1] < words[1:]).all() and (words != b"").all()):
+    if not words_ok(words):
         raise ModelFileError(f"{name}: the fallback words are not sorted, distinct and non-empty")
     return words
 
 
+def words_ok(words: np.ndarray) -> bool:
+    """Sorted, distinct and non-empty: what binary search over the words (`vocab.find_sorted`) needs."""
+    return bool((words[:-1] < words[1:]).all() and (words != b"").all())
+
+
 def vocab_rows(vocab: dict[str, Any]) -> int:
-    """Rows of E that a model's metadata vocabulary names: its keys, then its fallback words if held apart."""
-    words = vocab.get("fallback_words")
-    return len(vocab["keys"]) + (len(words) if isinstance(words, np.ndarray) else 0)
+    """Rows of E that a model's metadata vocabulary names: its keys, then its fallback rows if their words are
+    held apart (a member of the file; an array in memory)."""
+    return len(vocab["keys"]) + (vocab["fallback_rows"] if "fallback_words" in vocab else 0)
 
 
 def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -511,12 +521,16 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
-    n_fallback, words = vocab.get("fallback_rows", 0), vocab.get("fallback_words")
-    if words is not None and not (isinstance(words, np.ndarray) and words.dtype.kind == "S" and words.ndim == 1
-                                  and len(words) == n_fallback):
-        return "vocab.fallback_words must be the fallback_rows words (a numpy bytes array)"
-    if not (is_int(n_fallback, 0) and (words is not None or n_fallback <= len(vocab["keys"]) - 2)):
-        return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected 0 to the words after <UNK>"
+    n_fallback = vocab.get("fallback_rows", 0)
+    if "fallback_words" not in vocab:                              # format 4: the words end the keys
+        if not (is_int(n_fallback, 0) and n_fallback <= len(vocab["keys"]) - 2):
+            return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected 0 to the words after <UNK>"
+    elif not is_int(n_fallback, 1):
+        return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected a count of the fallback words (>= 1)"
+    elif not (vocab["fallback_words"] == FALLBACK_KEY if isinstance(vocab["fallback_words"], str) else
+              isinstance(vocab["fallback_words"], np.ndarray) and vocab["fallback_words"].dtype.kind == "S"
+              and vocab["fallback_words"].shape == (n_fallback,)):
+        return f"vocab.fallback_words is {excerpt(vocab['fallback_words'])}, expected '{FALLBACK_KEY}'"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
     if spec.mention_dim and isinstance(meta.get("labels"), list) and all(isinstance(t, str) and is_tag(t)
