@@ -288,7 +288,9 @@ def bench_forward(model: Path, text: Path, repeats: int, threads: int) -> dict[s
 
 
 def bench_startup(model: Path, repeats: int) -> dict[str, list[float]]:
-    """Wall seconds of `ner --help`, of a fresh process that imports ner and loads a model, and of the load alone.
+    """Wall seconds of `ner --help`, of a fresh process that imports ner and loads a model, and of the load alone;
+    and of a bare `python -c "import numpy"`, a floor no change to ner moves, which shows how fast this machine is
+    running at the time (its speed varies by up to 40% from one quarter of an hour to the next).
 
     The package's modules are byte-compiled first, as `pip install` does (an editable install under
     PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module in every run)."""
@@ -296,7 +298,10 @@ def bench_startup(model: Path, repeats: int) -> dict[str, list[float]]:
     help_ = [run([NER, "--help"]).wall for _ in range(repeats)]
     one_line = Path(tempfile.mkdtemp()) / "one.txt"
     one_line.write_text("Peter Blackburn lives in Lyon .\n", encoding="utf-8")
-    tag_one = [run([NER, "tag", "-m", str(model), str(one_line)]).wall for _ in range(repeats)]
+    tag_one, numpy_ = [], []
+    for _ in range(repeats):                                       # alternated: the same moments of the machine
+        tag_one.append(run([NER, "tag", "-m", str(model), str(one_line)]).wall)
+        numpy_.append(run([sys.executable, "-c", "import numpy"]).wall)
     code = ("import time; t0 = time.perf_counter(); from ner_cli.tagger import Tagger; t1 = time.perf_counter(); "
             f"Tagger.load({str(model)!r}); print(time.perf_counter() - t1)")
     fresh, inproc = [], []
@@ -305,7 +310,7 @@ def bench_startup(model: Path, repeats: int) -> dict[str, list[float]]:
         out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
         fresh.append(time.perf_counter() - t0)
         inproc.append(float(out.stdout))
-    return {"help": help_, "fresh": fresh, "load": inproc, "tag_one": tag_one}
+    return {"help": help_, "fresh": fresh, "load": inproc, "tag_one": tag_one, "numpy": numpy_}
 
 
 STAGES_CODE = r"""
@@ -564,7 +569,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     L.append(f"`ner --help`: {spread(st['help'], '{:.3f}')} s")
     L.append(f"`ner tag` start-up (a fresh process tagging one line): {spread(st['tag_one'], '{:.3f}')} s  "
              f"[target < 0.3 s: {verdict(median(st['tag_one']) < 0.3)}]; loading the model in a running process: "
-             f"{spread(st['load'], '{:.3f}')} s")
+             f"{spread(st['load'], '{:.3f}')} s; a bare `python -c \"import numpy\"` in the same moments (a floor "
+             f"that shows the machine's speed then): {spread(st['numpy'], '{:.3f}')} s")
     L.append(f"benchmark wall time {time.time() - started:.0f} s")
     print("\n".join(L))
 
