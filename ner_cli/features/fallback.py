@@ -10,7 +10,7 @@ The trained network is unchanged; only lookups that were `<UNK>` change. The row
 
 The words are the vocabulary's `tail`: sorted, as one array of fixed-width UTF-8 bytes, found by binary search
 (`vocab.find_sorted`). A model file loads them as one array (~10 ms) instead of 92k JSON strings and dict
-entries (~55 ms of `ner tag`'s start-up). Words longer than `MAX_BYTES` are left out (36 of the default 91,916:
+entries (~55 ms of `ner tag`'s start-up). Words longer than `MAX_BYTES` are left out (36 of the default 91,880:
 URLs and rules of underscores), so the array stays narrow.
 """
 

@@ -3,8 +3,7 @@
 Layout: one array per parameter (`nn.model.param_shapes`: E, K, X, D, G, Q, W, b, u | U, c, A, A_start, A_end),
 `__meta__`, a uint8 array of UTF-8 JSON: format version, model spec, vocabulary, tag set, schemes, config and
 scores, and `__fallback_words__` if the model has fallback rows: their words, sorted, as fixed-width UTF-8 bytes.
-Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape
-against the spec before use.
+Loading uses `allow_pickle=False` and checks every array's presence, dtype and shape against the spec before use.
 """
 
 from __future__ import annotations
@@ -521,16 +520,17 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"vocab must be {{'keys': ['{PAD}', '{UNK}', words...], ...}}"
     if not isinstance(vocab.get("lowercase"), bool) or not isinstance(vocab.get("digit_fallback"), bool):
         return "vocab.lowercase and vocab.digit_fallback must be true or false"
-    n_fallback = vocab.get("fallback_rows", 0)
+    n_fallback, words = vocab.get("fallback_rows", 0), vocab.get("fallback_words")
     if "fallback_words" not in vocab:                              # format 4: the words end the keys
         if not (is_int(n_fallback, 0) and n_fallback <= len(vocab["keys"]) - 2):
             return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected 0 to the words after <UNK>"
     elif not is_int(n_fallback, 1):
         return f"vocab.fallback_rows is {excerpt(n_fallback)}, expected a count of the fallback words (>= 1)"
-    elif not (vocab["fallback_words"] == FALLBACK_KEY if isinstance(vocab["fallback_words"], str) else
-              isinstance(vocab["fallback_words"], np.ndarray) and vocab["fallback_words"].dtype.kind == "S"
-              and vocab["fallback_words"].shape == (n_fallback,)):
-        return f"vocab.fallback_words is {excerpt(vocab['fallback_words'])}, expected '{FALLBACK_KEY}'"
+    elif isinstance(words, np.ndarray):                            # in memory: the words themselves
+        if words.dtype.kind != "S" or words.shape != (n_fallback,):
+            return f"vocab.fallback_words must be {n_fallback} words (numpy S), got {words.dtype} {words.shape}"
+    elif words != FALLBACK_KEY:                                    # in the file: the member's name
+        return f"vocab.fallback_words is {excerpt(words)}, expected '{FALLBACK_KEY}'"
     if spec.doc_dim and spec.n_doc < len(ELSEWHERE):
         return f"spec.n_doc is {spec.n_doc}, expected {len(ELSEWHERE)} (features.document.ELSEWHERE)"
     if spec.mention_dim and isinstance(meta.get("labels"), list) and all(isinstance(t, str) and is_tag(t)
