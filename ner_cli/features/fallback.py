@@ -47,9 +47,10 @@ def select_fallback(words: list[str], vectors: np.ndarray, vocab: Vocab, limit: 
     Words of more than `MAX_BYTES` UTF-8 bytes or with a NUL are left out; of a word listed twice, the first."""
     if limit <= 0:
         return None
-    lookup = vocab.lookup
-    keep = {w: i for i, w in reversed(list(enumerate(words[:limit])))
-            if lookup(w) == UNK_ID and w and "\x00" not in w and len(w.encode("utf-8")) <= MAX_BYTES}
+    keep: dict[str, int] = {}                                      # word -> its first row in `vectors`
+    for i, w in enumerate(words[:limit]):
+        if w and "\x00" not in w and len(w.encode("utf-8")) <= MAX_BYTES and vocab.lookup(w) == UNK_ID:
+            keep.setdefault(w, i)
     if not keep:
         return None
     sorted_ = sorted_words(keep)

@@ -181,7 +181,7 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
     vocab = meta.get("vocab", {})
     if isinstance(vocab.get("fallback_words"), np.ndarray):
         words = vocab["fallback_words"]
-        if words.dtype.kind != "S" or not 1 <= words.dtype.itemsize <= MAX_WORD_BYTES or not words_ok(words):
+        if not (word_dtype_ok(words.dtype) and words_ok(words)):
             raise ValueError(f"fallback words must be sorted, distinct, non-empty numpy S1 to S{MAX_WORD_BYTES}")
         arrays[FALLBACK_KEY] = words
         meta = {**meta, "vocab": {**vocab, "fallback_words": FALLBACK_KEY}}
@@ -346,14 +346,18 @@ def read_fallback_words(zf: zipfile.ZipFile, headers: dict, n: int, name: str) -
     if FALLBACK_KEY not in headers:
         raise ModelFileError(f"{name}: the metadata names a {FALLBACK_KEY} member, and the file has none")
     shape, dtype = headers[FALLBACK_KEY]
-    if dtype.kind != "S" or not 1 <= dtype.itemsize <= MAX_WORD_BYTES or shape != (n,) \
-            or declared_bytes(shape, dtype) > MAX_ARRAY_BYTES:
+    if not word_dtype_ok(dtype) or shape != (n,) or declared_bytes(shape, dtype) > MAX_ARRAY_BYTES:
         raise ModelFileError(f"{name}: {FALLBACK_KEY} must hold vocab.fallback_rows = {n} words of 1 to "
                              f"{MAX_WORD_BYTES} bytes (numpy S1 to S{MAX_WORD_BYTES}), got {dtype} {shape}")
     words = read_member(zf, FALLBACK_KEY, name)
     if not words_ok(words):
         raise ModelFileError(f"{name}: the fallback words are not sorted, distinct and non-empty")
     return words
+
+
+def word_dtype_ok(dtype: np.dtype) -> bool:
+    """Fixed-width bytes (numpy S) of 1 to MAX_WORD_BYTES: what a fallback words array may be."""
+    return dtype.kind == "S" and 1 <= dtype.itemsize <= MAX_WORD_BYTES
 
 
 def words_ok(words: np.ndarray) -> bool:
