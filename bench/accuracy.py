@@ -66,7 +66,8 @@ class RunResult:
     best_epoch: int | None = None
     epochs_run: int | None = None
     dev_curve: list[float] = field(default_factory=list)
-    without_fallback: dict[str, Any] = field(default_factory=dict)   # the same network without its fallback rows
+    # the same trained network scored without one part, per part ("fallback rows", "document consistency")
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def dev(self) -> Any:
@@ -158,16 +159,24 @@ def train_window(cfg: Any, files: EvalFiles | None, name: str, echo: Echo | None
     total, cpu_total = time.perf_counter() - t0, time.process_time() - c0
     assert best is not None
     scores = {"dev": best.dev.scores, **(score_sets(best.tagger, files) if files is not None else {})}
-    paired = {}
-    if files is not None and best.tagger.meta["vocab"].get("fallback_rows"):
-        from ner_cli.evaluate import score_file
-        from ner_cli.features.fallback import without_fallback
-        from ner_cli.tagger import Tagger
+    return RunResult(name, scores, total, to_best, cpu_best, cpu_total, best.epoch, trainer.epoch, curve,
+                     paired_scores(best.tagger, files) if files is not None else {})
 
-        plain = Tagger(*without_fallback(best.tagger.params, best.tagger.meta))
-        paired = {**({"dev": score_file(plain, files.dev).evaluation.scores} if files.dev else {}),
-                  **score_sets(plain, files)}
-    return RunResult(name, scores, total, to_best, cpu_best, cpu_total, best.epoch, trainer.epoch, curve, paired)
+
+def paired_scores(tagger: Any, files: EvalFiles) -> dict[str, dict[str, Any]]:
+    """The kept network scored on every set without each of the parts that leave the trained weights alone:
+    its fallback rows (features/fallback.py) and document consistency at decode time (nn/consistency.py)."""
+    from ner_cli.evaluate import score_file
+    from ner_cli.features.fallback import without_fallback
+    from ner_cli.tagger import Tagger
+
+    variants = {}
+    if tagger.meta["vocab"].get("fallback_rows"):
+        variants["fallback rows"] = Tagger(*without_fallback(tagger.params, tagger.meta))
+    if tagger.consistency:
+        variants["document consistency"] = Tagger(tagger.params, {**tagger.meta, "consistency": 0.0})
+    return {part: {**({"dev": score_file(plain, files.dev).evaluation.scores} if files.dev else {}),
+                   **score_sets(plain, files)} for part, plain in variants.items()}
 
 
 def train_crf_baseline(data_dir: Path, files: EvalFiles) -> RunResult:
@@ -299,20 +308,22 @@ def format_report(runs: Sequence[RunResult], crf: RunResult | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_fallback(runs: Sequence[RunResult]) -> str:
-    """Paired: each trained network scored with and without its fallback rows (features/fallback.py)."""
-    runs = [r for r in runs if r.without_fallback]
-    if not runs:
-        return ""
-    sets = [s for s in ("dev", *EVAL_SETS[1:]) if s in runs[0].without_fallback]
-    lines = ["", "fallback rows (model.fallback_limit), paired: the same trained networks without / with them, "
-             "F1 mean over the seeds", f"{'':<22}" + "".join(f"{s:>13}" for s in sets)]
-    lines.append("-" * len(lines[-1]))
-    for label, get in (("without", lambda r, s: r.without_fallback[s].f1), ("with", lambda r, s: r.scores[s].f1),
-                       ("gain", lambda r, s: r.scores[s].f1 - r.without_fallback[s].f1)):
-        cells = [f"{statistics.fmean(get(r, s) for r in runs):{'+' if label == 'gain' else ''}.2f}" for s in sets]
-        lines.append(f"{label:<22}" + "".join(f"{c:>13}" for c in cells))
-    return "\n".join(lines) + "\n"
+def format_paired(runs: Sequence[RunResult]) -> str:
+    """Paired: each trained network scored with and without each part that leaves its weights alone."""
+    lines: list[str] = []
+    for part in dict.fromkeys(p for r in runs for p in r.paired):
+        have = [r for r in runs if part in r.paired]
+        sets = [s for s in ("dev", *EVAL_SETS[1:]) if s in have[0].paired[part]]
+        lines += ["", f"{part}, paired: the same trained networks without / with it, F1 mean over the seeds",
+                  f"{'':<22}" + "".join(f"{s:>13}" for s in sets)]
+        lines.append("-" * len(lines[-1]))
+        without = {s: statistics.fmean(r.paired[part][s].f1 for r in have) for s in sets}
+        with_it = {s: statistics.fmean(r.scores[s].f1 for r in have) for s in sets}
+        for label, cells in (("without", [f"{without[s]:.2f}" for s in sets]),
+                             ("with", [f"{with_it[s]:.2f}" for s in sets]),
+                             ("gain", [f"{with_it[s] - without[s]:+.2f}" for s in sets])):
+            lines.append(f"{label:<22}" + "".join(f"{c:>13}" for c in cells))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def format_ablations(base: Sequence[RunResult], ablations: dict[str, list[RunResult]]) -> str:
@@ -339,7 +350,7 @@ def to_json(runs: Sequence[RunResult], crf: RunResult | None, info: dict[str, An
                 "epochs_run": r.epochs_run, "seconds_to_best": r.seconds_to_best,
                 "seconds_total": r.seconds_total, "cpu_to_best": r.cpu_to_best, "cpu_total": r.cpu_total,
                 "dev_curve": r.dev_curve,
-                "without_fallback": {k: v.to_dict() for k, v in r.without_fallback.items()}}
+                "paired": {part: {k: v.to_dict() for k, v in sc.items()} for part, sc in r.paired.items()}}
 
     return {"machine": info, "config": config, "window": [one(r) for r in runs],
             "crf": one(crf) if crf is not None else None,
@@ -409,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("CRF: " + ", ".join(f"{s} F1 {v.f1:.2f}" for s, v in crf.scores.items())
               + f", {crf.seconds_total:.1f}s training", flush=True)
     print()
-    print(format_report(runs, crf) + format_fallback(runs) + format_ablations(runs, ablations), end="")
+    print(format_report(runs, crf) + format_paired(runs) + format_ablations(runs, ablations), end="")
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(runs, crf, info, base.to_dict(), ablations), indent=2) + "\n")
 

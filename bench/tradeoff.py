@@ -34,6 +34,7 @@ from bench.speed import (
 # name -> `--set` overrides on top of configs/conll2003.yaml
 VARIANTS: dict[str, list[str]] = {
     "default (configs/conll2003.yaml)": [],
+    "- document consistency (consistency 0)": ["model.consistency=0"],
     "+ doc_dim 8 (casing elsewhere in the document)": ["model.doc_dim=8"],
     "+ gazetteers, 5 lists (gaz_dim 8)": ["model.gazetteers=city,country,region,first,last", "model.gaz_dim=8"],
     "+ char_dim 16 (character n-gram bag)": ["model.char_dim=16"],

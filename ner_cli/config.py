@@ -53,6 +53,8 @@ class ModelConfig:
     loss: str = "softmax"                    # multiclass: softmax | crf ; binary: logistic | margin
     tag_scheme: str = "IOB2"                 # scheme the network predicts: IOB2 | IOBES
     decode: str = "viterbi"                  # viterbi (never emits an invalid tag sequence) | argmax
+    consistency: float = 0.0                 # CRF only: weight of the document prior at decode time, the mean of
+                                             # the word's type marginals over its mentions (nn/consistency.py); 0 = off
     case_dim: int = 0                        # size of the casing-feature embedding; 0 turns it off
     suffix_dim: int = 0                      # size of an embedding of each word's last letters; 0 turns it off
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
@@ -123,13 +125,13 @@ POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "mod
             "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",
             "model.char_max_n"}
 NON_NEGATIVE = {"model.case_dim", "model.suffix_dim", "model.doc_dim", "model.gaz_dim", "model.char_dim",
-                "model.mention_dim", "model.pretrained_limit", "model.fallback_limit", "train.l2", "train.patience",
-                "train.embedding_lr_scale", "train.seed", "train.rare_count"}
+                "model.mention_dim", "model.consistency", "model.pretrained_limit", "model.fallback_limit",
+                "train.l2", "train.patience", "train.embedding_lr_scale", "train.seed", "train.rare_count"}
 # sizes beyond these cannot be allocated anyway (numpy would fail with a traceback, not a message)
 MAXIMUM = {"model.window": 100, "model.dim": 100_000, "model.hidden": 1_000_000, "model.case_dim": 10_000,
            "model.suffix_dim": 10_000, "model.suffix_len": 100, "model.doc_dim": 10_000, "model.gaz_dim": 10_000,
            "model.char_dim": 10_000, "model.char_buckets": 10_000_000, "model.char_min_n": 100,
-           "model.char_max_n": 100, "model.mention_dim": 10_000}
+           "model.char_max_n": 100, "model.mention_dim": 10_000, "model.consistency": 100}
 RATES = {"model.dropout_input", "model.dropout_hidden"}
 SHARES = {"data.augment_lower", "data.augment_upper", "model.mention_noise", "model.mention_blank",  # in [0, 1]
           "train.word_dropout"}
@@ -281,6 +283,8 @@ def _check_consistency(cfg: Config) -> list[str]:
         problems.append("model.target: the binary task needs a target entity type, e.g. PER")
     if m.loss not in LOSSES[m.task]:
         problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {excerpt(m.loss)}")
+    if m.consistency and m.loss != "crf":
+        problems.append(f"model.consistency: needs model.loss: crf (its marginals), got loss {excerpt(m.loss)}")
     return problems
 
 

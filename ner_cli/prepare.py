@@ -132,7 +132,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
         enc_dev = dev_gold = None
     meta = {"spec": spec.to_dict(),
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
-            "labels": labels, "tag_scheme": scheme, "decode": m.decode, "target": target,
+            "labels": labels, "tag_scheme": scheme, "decode": m.decode, "consistency": m.consistency, "target": target,
             "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__,
             "features": {"case_regime": m.case_regime}}
     if gazetteer is not None:

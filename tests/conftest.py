@@ -56,6 +56,19 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def crf_model(tmp_path_factory) -> Path:
+    """A small CRF model of the sample corpus with document consistency on (nn/consistency.py)."""
+    from ner_cli.config import build_config
+    from ner_cli.train import train
+
+    out = tmp_path_factory.mktemp("crf") / "crf.npz"
+    train(build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                        "model": {"hidden": 32, "case_dim": 4, "loss": "crf", "consistency": 1.0},
+                        "train": {"epochs": 4, "lr": 0.005, "seed": 1}, "output": {"path": str(out)}}))
+    return out
+
+
 @pytest.fixture(scope="module")
 def cli_invoke():
     """invoke(args) -> Result, in process; the click command is built once (typer rebuilds it per invoke

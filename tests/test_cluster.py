@@ -32,6 +32,27 @@ def test_local_cluster_output_equals_ner_tag(client, corpus, sample_model, tmp_p
     assert len(client.scheduler_info()["workers"]) == 2
 
 
+def test_a_document_model_gives_ner_tags_output_when_partitions_end_at_blank_lines(client, corpus, crf_model,
+                                                                                  ner_tag, tmp_path):
+    """Document consistency sees the documents inside one partition: partitions cut at blank lines (between
+    documents) give one process's output byte for byte (and consistency changes some tags of this text)."""
+    from ner_cli.api import tag
+    from ner_cli.tagger import Tagger
+
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    cuts = [0] + [i for i, line in enumerate(lines) if not line and i % 150 < 7] + [len(lines)]
+    parts = [lines[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+    assert len(parts) >= 4
+    bag = db.from_sequence(parts, npartitions=len(parts)).flatten()
+    tag_bag(bag, str(crf_model), fmt="conll").to_textfiles(str(tmp_path / "*.conll"), last_endline=True)
+    files = sorted(tmp_path.glob("*.conll"), key=lambda p: int(p.stem))
+    assert len(files) == len(parts)
+    assert b"".join(p.read_bytes() for p in files) == ner_tag(crf_model, corpus, "conll")
+    plain = Tagger.load(crf_model)
+    plain.consistency = 0.0                   # the same network without it tags this text differently
+    assert list(tag(plain, lines, "conll")) != list(tag(Tagger.load(crf_model), lines, "conll"))
+
+
 def test_model_bytes_are_one_task_of_the_graph(corpus, sample_model):
     data = sample_model.read_bytes()
     bag = tag_bag(db.read_text(str(corpus), blocksize="16kB"), data)

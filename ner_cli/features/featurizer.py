@@ -18,7 +18,7 @@ from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
 from .gazetteer import Gazetteer
 from .memo import MemoEncoder
 from .mentions import BLANK, PAD_MENTION, mention_groups
-from .vocab import PAD_ID, Vocab
+from .vocab import PAD_ID, UNK_ID, Vocab
 from .windows import make_windows
 
 CASE_BITS = max(1, (len(CASES) - 1).bit_length())   # casing ids packed into the low bits of a word id
@@ -40,6 +40,8 @@ class Encoded:
     char_bag: CharBag | None = None      # n-gram rows of each word type
     mentions: np.ndarray | None = None   # (N, 2w+1) int32 ids of the first pass's "other mentions" (mentions.py)
     mention_group: np.ndarray | None = None  # (N,) (document, lowercased word) group: set while pass 2 is to come
+    docs: np.ndarray | None = None       # (N,) document of each token (decode-time consistency, nn/consistency.py)
+    word_keys: np.ndarray | None = None  # (N,) one key per distinct word, <UNK> words told apart (`word_keys`)
 
     @property
     def starts(self) -> np.ndarray:
@@ -116,8 +118,7 @@ class Featurizer:
         """`encode` for sentences given flat: the words of all sentences in one list, and their lengths."""
         enc = self._encode_flat(flat, lengths, targets, docs)
         if self.mentions:                                      # pass 1 sees them blank (mentions.py)
-            enc.mention_group = mention_groups(lower_keys(flat), token_docs(lengths, None if docs is None
-                                                                            else np.asarray(docs)))
+            enc.mention_group = mention_groups(lower_keys(flat), enc.docs)
             enc.mentions = make_windows(np.full(len(flat), BLANK, dtype=np.int8), self.window, PAD_MENTION,
                                         lengths=lengths)
         return enc
@@ -125,6 +126,7 @@ class Featurizer:
     def _encode_flat(self, flat: list[str], lengths: np.ndarray, targets: np.ndarray | None = None,
                      docs: Sequence[int] | np.ndarray | None = None) -> Encoded:
         suffixes = gazetteer = chars = bag = elsewhere = None
+        tok_doc = token_docs(lengths, None if docs is None else np.asarray(docs))
         if self.suffixes is not None:
             suffixes = make_windows(self.suffixes.encode(flat), self.window, 0, lengths=lengths)
         if self.gazetteer is not None:
@@ -134,11 +136,13 @@ class Featurizer:
             chars = make_windows((keys + 1).astype(np.int32), self.window, 0, lengths=lengths)
             bag = bag_of([[], *self._ngrams.values(types)])
         if not self.use_case:
-            words = make_windows(self.vocab.encode(flat), self.window, PAD_ID, lengths=lengths)
-            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer, chars, bag)
+            ids = self.vocab.encode(flat)
+            words = make_windows(ids, self.window, PAD_ID, lengths=lengths)
+            return Encoded(words, None, lengths, targets, suffixes, None, gazetteer, chars, bag, docs=tok_doc,
+                           word_keys=word_keys(ids, flat))
         codes = self._encode_codes(flat)
+        keys_of_words = word_keys(codes >> CASE_BITS, flat)
         if self.case_regime or self.doc_case:
-            tok_doc = token_docs(lengths, None if docs is None else np.asarray(docs))
             cases = codes & CASE_MASK
             if self.doc_case:
                 elsewhere = make_windows(elsewhere_ids(keys, cases, lengths, tok_doc), self.window,
@@ -147,7 +151,20 @@ class Featurizer:
                 codes = codes - cases + apply_regime(cases, tok_doc)
         codes = make_windows(codes, self.window, PAD_ID << CASE_BITS | PAD_CASE, lengths=lengths)
         return Encoded(codes >> CASE_BITS, (codes & CASE_MASK).astype(np.int8), lengths, targets, suffixes,
-                       elsewhere, gazetteer, chars, bag)
+                       elsewhere, gazetteer, chars, bag, docs=tok_doc, word_keys=keys_of_words)
+
+
+def word_keys(ids: np.ndarray, flat: list[str]) -> np.ndarray:
+    """(N,) int64 one key per distinct word: its vocabulary id, or for an <UNK> word (they share one id) a key
+    above every id, one per lowercased form. Python work only for the <UNK> tokens."""
+    keys = ids.astype(np.int64)
+    unknown = np.flatnonzero(ids == UNK_ID)
+    if len(unknown):
+        index: dict[str, int] = {}
+        keys[unknown] = int(keys.max()) + 1 + np.fromiter(
+            (index.setdefault(flat[i].lower(), len(index)) for i in unknown.tolist()), dtype=np.int64,
+            count=len(unknown))
+    return keys
 
 
 def lower_types(flat: list[str]) -> tuple[np.ndarray, list[str]]:

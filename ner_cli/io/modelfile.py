@@ -564,6 +564,9 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"labels must be a list of distinct tags, got {excerpt(labels)}"
     if meta.get("tag_scheme", "IOB2") not in MODEL_SCHEMES or meta.get("decode", "viterbi") not in DECODERS:
         return f"tag_scheme {excerpt(meta.get('tag_scheme'))} or decode {excerpt(meta.get('decode'))} unknown"
+    weight = meta.get("consistency", 0.0)
+    if not (isinstance(weight, int | float) and not isinstance(weight, bool) and 0 <= weight <= 100):
+        return f"consistency is {excerpt(weight)}, expected a number from 0 to 100"
     target = meta.get("target")
     if spec.task == "binary" and (not isinstance(target, str) or not target):
         return f"a binary model needs a target entity type, got {excerpt(target)}"
