@@ -320,13 +320,15 @@ from ner_cli.confidence import find_spans, span_scores
 from ner_cli.io.tokenize import tokenize_chunk
 from ner_cli.io.writers import RENDERERS, TaggedChunk
 from ner_cli.pipeline import CHUNK_LINES, format_lines, line_documents, wants_scores
+from ner_cli.nn.consistency import consistent_scores, recurring_groups, type_marginals
 from ner_cli.tagger import Tagger
 model, text, n_lines, fmt, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 t = Tagger.load(model)
 with open(text, encoding="utf-8") as f:
     lines = [line.rstrip("\n") for _, line in zip(range(n_lines), f)]
 scored = wants_scores(fmt)                          # jsonl and html show each entity's probability
-cpu = dict.fromkeys(["tokenize", "featurize", "score", "decode"] + ["entity scores"] * scored + ["render"], 0.0)
+cpu = dict.fromkeys(["tokenize", "featurize", "score", "consistency", "decode"] + ["entity scores"] * scored
+                   + ["render"], 0.0)
 crf = (t.params["A"], t.params["A_start"], t.params["A_end"]) if t.spec.loss == "crf" else None
 masks = t._masks if crf is not None and t.decoding == "viterbi" else None
 clock = time.process_time
@@ -337,15 +339,29 @@ for rep in range(repeats):
         c1 = clock(); docs = line_documents(batch)[chunk.counts > 0]
         enc = t.featurizer.encode_flat(chunk.tokens, lengths, docs=docs)
         cpu["tokenize"] += c1 - c0; cpu["featurize"] += clock() - c1
-        ids, probs, typed = np.empty(len(enc.words), dtype=np.int64), [], t._typed_chunks(enc)
+        ids, probs, typed, parts = np.empty(len(enc.words), dtype=np.int64), [], t._typed_chunks(enc), []
         while True:                                 # each chunk scored before the next one's types (as the tagger does)
             c2 = clock(); item = next(typed, None); cpu["score"] += clock() - c2
             if item is None:
                 break
             s, e, lo, hi, types = item
-            c3 = clock(); S = t.scores(enc, lo, hi, types); c4 = clock()
-            paths = t._paths(S, enc.lengths[s:e]); ids[lo:hi] = t._to_out[paths]; c5 = clock()
-            cpu["score"] += c4 - c3; cpu["decode"] += c5 - c4
+            c3 = clock(); parts.append((s, e, lo, hi, t.scores(enc, lo, hi, types))); cpu["score"] += clock() - c3
+        c3 = clock()                                # document consistency (Tagger._scored_chunks)
+        adjusted = [S for *_, S in parts]
+        if t.consistency:
+            rows, group = recurring_groups(enc.word_keys, enc.docs)
+            cut = np.searchsorted(rows, [p[2] for p in parts] + [len(enc.words)])
+            q = [type_marginals(S, enc.lengths[s:e], crf, masks, t._label_types, rows[cut[i]:cut[i + 1]] - lo)
+                 for i, (s, e, lo, hi, S) in enumerate(parts) if cut[i + 1] > cut[i]]
+            if q:
+                S_all = consistent_scores(np.concatenate(adjusted), rows, np.concatenate(q), group, t._label_types,
+                                          t.consistency)
+                adjusted = [S_all[lo:hi] for _, _, lo, hi, _ in parts]
+        cpu["consistency"] += clock() - c3
+        for (s, e, lo, hi, S), S_dec in zip(parts, adjusted):
+            c4 = clock()
+            paths = t._paths(S_dec, enc.lengths[s:e]); ids[lo:hi] = t._to_out[paths]; c5 = clock()
+            cpu["decode"] += c5 - c4
             if scored:
                 starts, ends = find_spans(ids[lo:hi], enc.lengths[s:e], t.out_labels)
                 probs.append(span_scores(S, enc.lengths[s:e], paths, starts, ends, labels=t.labels, scheme=t.scheme,

