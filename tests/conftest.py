@@ -130,3 +130,22 @@ def table_gradchecks(task: str, loss: str, seed: int, n_classes: int, tables: di
     batch = Batch(ids(20), ids(9), rng.integers(0, spec.n_classes if task != "binary" else 2, n), lengths,
                   **{field: ids(rows) for field, rows in tables.items()})
     return gradcheck(params, spec, batch, seed=2, entries=25)
+
+
+def enumerate_paths(S, A, start, end, allowed, start_ok, end_ok):
+    """(every tag path of one sentence S (L, C), the log-probability of each) by enumeration; the constraint
+    masks add decode.DISALLOWED like the CRF does."""
+    import itertools
+
+    import numpy as np
+
+    from ner_cli.nn.decode import DISALLOWED
+
+    L, C = S.shape
+    tr = A + np.where(allowed, 0, DISALLOWED)
+    s0 = start + np.where(start_ok, 0, DISALLOWED)
+    s1 = end + np.where(end_ok, 0, DISALLOWED)
+    paths = list(itertools.product(range(C), repeat=L))
+    scores = np.array([s0[y[0]] + s1[y[-1]] + sum(S[t, y[t]] for t in range(L))
+                       + sum(tr[y[t - 1], y[t]] for t in range(1, L)) for y in paths])
+    return paths, scores - np.logaddexp.reduce(scores)

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
+from conftest import enumerate_paths
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ner_cli.nn.crf import span_marginals
-from ner_cli.nn.decode import DISALLOWED as CRF_DISALLOWED
 from ner_cli.tags import transition_mask
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 IOBES = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
-
-
-def _paths_logp(S, A, st, en, allowed, start_ok, end_ok):
-    """log p of every path of one sentence S (L, C), constraints as CRF_DISALLOWED, by enumeration."""
-    L, C = S.shape
-    tr = A + np.where(allowed, 0, CRF_DISALLOWED)
-    s0 = st + np.where(start_ok, 0, CRF_DISALLOWED)
-    s1 = en + np.where(end_ok, 0, CRF_DISALLOWED)
-    paths = list(itertools.product(range(C), repeat=L))
-    scores = np.array([s0[y[0]] + s1[y[-1]] + sum(S[t, y[t]] for t in range(L))
-                       + sum(tr[y[t - 1], y[t]] for t in range(1, L)) for y in paths])
-    return paths, scores - np.logaddexp.reduce(scores)
 
 
 def _brute(paths, logp, s, e, first, mid, last, stop):
@@ -72,7 +58,7 @@ def test_span_marginals_equal_brute_force(labels, scheme, constrained, seed, sca
     rows = [(0, *r) for r in _spans(labels, L, scheme)]
     got = span_marginals(S, lengths, np.array(rows), A, st, en, allowed=allowed, start_ok=start_ok, end_ok=end_ok,
                          scaled=scaled)
-    paths, logp = _paths_logp(S[0, :L], A, st, en, allowed, start_ok, end_ok)
+    paths, logp = enumerate_paths(S[0, :L], A, st, en, allowed, start_ok, end_ok)
     want = [_brute(paths, logp, *r[1:]) for r in rows]
     assert np.all((got >= 0) & (got <= 1))
     np.testing.assert_allclose(got, want, atol=1e-9)

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from conftest import CONLL, SAMPLE
+from conftest import CONLL, SAMPLE, enumerate_paths
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +21,6 @@ from ner_cli.nn.consistency import (
     type_marginals,
 )
 from ner_cli.nn.crf import node_marginals_flat
-from ner_cli.nn.decode import DISALLOWED
 from ner_cli.tags import transition_mask
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -29,17 +28,10 @@ IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 def _brute_node(S, A, st_, en, allowed, start_ok, end_ok):
     """p(y_t = j) of one sentence S (L, C) by enumerating every path (constraints as DISALLOWED)."""
-    L, C = S.shape
-    tr = A + np.where(allowed, 0, DISALLOWED)
-    s0 = st_ + np.where(start_ok, 0, DISALLOWED)
-    s1 = en + np.where(end_ok, 0, DISALLOWED)
-    paths = list(itertools.product(range(C), repeat=L))
-    scores = np.array([s0[y[0]] + s1[y[-1]] + sum(S[t, y[t]] for t in range(L))
-                       + sum(tr[y[t - 1], y[t]] for t in range(1, L)) for y in paths])
-    p = np.exp(scores - np.logaddexp.reduce(scores))
-    out = np.zeros((L, C))
-    for y, pi in zip(paths, p, strict=True):
-        out[np.arange(L), list(y)] += pi
+    paths, logp = enumerate_paths(S, A, st_, en, allowed, start_ok, end_ok)
+    out = np.zeros(S.shape)
+    for y, lp in zip(paths, logp, strict=True):
+        out[np.arange(len(S)), list(y)] += np.exp(lp)
     return out
 
 

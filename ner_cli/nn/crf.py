@@ -47,6 +47,15 @@ class CrfCache:
     scaled: tuple[np.ndarray, ...] | None = None  # (a, b, P, Et) of the scaled path
 
 
+def constrained(A: np.ndarray | None, A_start: np.ndarray | None, A_end: np.ndarray | None,
+                allowed: np.ndarray | None, start_ok: np.ndarray | None, end_ok: np.ndarray | None, C: int,
+                dtype: np.dtype | type) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trans, start, end) in `dtype`: the transition scores (zeros where None) plus ``decode.DISALLOWED`` where
+    a constraint mask says False."""
+    return (with_constraints(A, allowed, (C, C), dtype), with_constraints(A_start, start_ok, (C,), dtype),
+            with_constraints(A_end, end_ok, (C,), dtype))
+
+
 def _lse(x: np.ndarray, axis: int) -> np.ndarray:
     """Stable ``log(sum(exp(x), axis))`` (inputs are finite)."""
     m = x.max(axis=axis, keepdims=True)
@@ -172,9 +181,7 @@ def crf_nll(
     lengths = _lengths(mask)
     tags = np.where(mask, np.asarray(tags), 0).astype(np.int64)
     C = S.shape[-1]
-    trans = with_constraints(A, allowed, (C, C), dtype)
-    start = with_constraints(A_start, start_ok, (C,), dtype)
-    end = with_constraints(A_end, end_ok, (C,), dtype)
+    trans, start, end = constrained(A, A_start, A_end, allowed, start_ok, end_ok, C, dtype)
     scaled = _scaled_tables(S, mask, lengths, trans, start, end)
     if scaled is not None:
         log_z, tables = scaled
@@ -397,9 +404,7 @@ def span_marginals_flat(
     S = S[np.repeat(np.isin(np.arange(len(lengths)), held), lengths)]
     lengths = lengths[held]
     spans = np.column_stack([b, spans[:, 1:]])
-    trans = with_constraints(A, allowed, (C, C), S.dtype)
-    start = with_constraints(A_start, start_ok, (C,), S.dtype)
-    end = with_constraints(A_end, end_ok, (C,), S.dtype)
+    trans, start, end = constrained(A, A_start, A_end, allowed, start_ok, end_ok, C, S.dtype)
     tables = _packed_tables(S, lengths, trans, start, end) if scaled else None
     if tables is not None:
         return _span_probs_scaled(tables, lengths, spans)
@@ -430,9 +435,7 @@ def node_marginals_flat(
     C = S.shape[1]
     if len(S) == 0:
         return np.zeros((0 if rows is None else len(rows), C), dtype=S.dtype)
-    trans = with_constraints(A, allowed, (C, C), S.dtype)
-    start = with_constraints(A_start, start_ok, (C,), S.dtype)
-    end = with_constraints(A_end, end_ok, (C,), S.dtype)
+    trans, start, end = constrained(A, A_start, A_end, allowed, start_ok, end_ok, C, S.dtype)
     tables = _packed_tables(S, lengths, trans, start, end)
     if tables is not None:
         packed, a, b = tables[:3]
