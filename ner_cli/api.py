@@ -40,7 +40,8 @@ def load(source: ModelSource) -> Tagger:
 
 def tag(model: ModelSource, lines: Iterable[str] | str, fmt: str = "jsonl", paragraphs: bool = False,
         chunk_lines: int = CHUNK_LINES) -> Iterator[str]:
-    """One output string per input line, newline-terminated, in input order (lazy: `chunk_lines` at a time).
+    """One output string per input line, newline-terminated, in input order (lazy: `chunk_lines` at a time, and
+    documents, for document consistency, do not cross chunks: see `ner_cli.pipeline`).
 
     fmt: "jsonl" (a JSON object per line, each entity with its "score"), "conll" (a token<TAB>tag block and a
     blank line), "inline" or "html" (a paragraph per line); a single string is one line, never characters;

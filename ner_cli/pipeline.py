@@ -15,7 +15,6 @@ document; with `--input conll`, a -DOCSTART- line opens one.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -117,11 +116,11 @@ def format_lines(tagger: Tagger, lines: list[str], fmt: str, paragraphs: bool, s
 
 def line_documents(lines: list[str], max_lines: int = DOC_LINES) -> np.ndarray:
     """(L,) document of each line: a blank line ends a document (the blank line itself goes with the next), and
-    so does every `max_lines`-th line of a block without one."""
+    a block of non-blank lines is cut every `max_lines` lines."""
     blank = np.fromiter((not line.strip() for line in lines), dtype=bool, count=len(lines))
     index = np.arange(len(lines))
-    since = index - np.maximum.accumulate(np.where(blank, index, 0))     # lines since the block's first
-    return np.cumsum(blank | ((since > 0) & (since % max_lines == 0)))
+    since = index - np.maximum.accumulate(np.where(blank, index, -1)) - 1  # non-blank lines before, in the block
+    return np.cumsum(blank | (~blank & (since > 0) & (since % max_lines == 0)))
 
 
 def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHARS, name: str = "<input>",
@@ -238,6 +237,20 @@ def _work(args: tuple[list[str], str, bool, dict[str, Any]]) -> list[str]:
     return format_lines(tagger, lines, fmt, paragraphs, **options)
 
 
+def conll_batches(sentences: Iterable[Any], size: int, most: int | None = None) -> Iterator[list[Any]]:
+    """Lists of parsed CoNLL sentences: a list that has `size` goes on to the next -DOCSTART- (so documents are not
+    cut), but never past `most` (10 x `size`)."""
+    most = 10 * size if most is None else most
+    batch: list[Any] = []
+    for sentence in sentences:
+        if len(batch) >= size and (sentence.doc_start or len(batch) >= most):
+            yield batch
+            batch = []
+        batch.append(sentence)
+    if batch:
+        yield batch
+
+
 def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int = 1000, scores: bool = False,
                     min_score: float | None = None) -> Iterator[str]:
     """Tag pre-tokenized CoNLL (token in the first column, other columns ignored): 'token<TAB>tag' lines (and a
@@ -246,10 +259,11 @@ def tag_conll_input(tagger: Tagger, stream: Iterable[str], name: str, chunk: int
     from .io.dataset import document_ids
     from .io.writers import format_conll, score_column
 
-    sentences = parse_conll_lines(stream, name=name, require_tags=False)
-    while batch := list(itertools.islice(sentences, chunk)):
+    seen_docstart = False                                          # a file without -DOCSTART-: each sentence
+    for batch in conll_batches(parse_conll_lines(stream, name=name, require_tags=False), chunk):
         starts = [s.doc_start for s in batch]                     # -DOCSTART- opens a document
-        docs = document_ids(starts) if any(starts) else None
+        seen_docstart = seen_docstart or any(starts)
+        docs = document_ids(starts) if seen_docstart else None
         words = [s.words for s in batch]
         if not scores and min_score is None:
             yield "".join(format_conll(w, t) for w, t in zip(words, tagger.predict(words, docs), strict=True))

@@ -97,8 +97,10 @@ class Tagger:
         return cls.load(data)
 
     def to_bytes(self) -> bytes:
-        """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger."""
-        return model_bytes(self.params, self.meta, store_dtype={})
+        """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger (its
+        document consistency as set on this one too)."""
+        meta = {**self.meta, "consistency": self.consistency} if self.spec.loss == "crf" else self.meta
+        return model_bytes(self.params, meta, store_dtype={})
 
     def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
         """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the

@@ -149,9 +149,39 @@ def test_documents_of_lines_start_at_blank_lines_and_hold_at_most_max_lines(line
     for i, line in enumerate(lines):
         if i and not line.strip():
             assert docs[i] == docs[i - 1] + 1                              # a blank line opens the next document
-    assert all(docs.count(d) <= max_lines for d in set(docs))
-    if "" not in lines and "  " not in lines:                            # no blank line: blocks of max_lines
-        assert docs == [i // max_lines for i in range(len(lines))]
+    for d in set(docs):                                                  # at most max_lines non-blank lines
+        assert sum(1 for i, line in enumerate(lines) if docs[i] == d and line.strip()) <= max_lines
+    blocks = "|".join("" if not line.strip() else "x" for line in lines).split("||")
+    if all(len([b for b in block.split("|") if b]) <= max_lines for block in blocks):
+        assert len(set(docs)) == len(set(np.cumsum([not line.strip() for line in lines]).tolist()))
+
+
+def test_a_block_is_cut_after_max_lines_whether_or_not_a_blank_line_opens_it():
+    from ner_cli.pipeline import line_documents
+
+    assert line_documents(["x"] * 7, 3).tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert line_documents(["", *["x"] * 7], 3).tolist() == [1, 1, 1, 1, 2, 2, 2, 3]
+
+
+def test_conll_input_keeps_a_document_whole_across_batches(crf_model):
+    """--input conll reads batches that end at a -DOCSTART-: the tags do not depend on the batch size, and a
+    document longer than a batch stays one document (with consistency strong enough to change tags)."""
+    from ner_cli.pipeline import conll_batches, tag_conll_input
+
+    t = _tagger_with(crf_model, 4.0)
+    lines = []
+    for i, sentence in enumerate(SAMPLE.joinpath("dev.txt").read_text(encoding="utf-8").split("\n\n")):
+        if sentence.strip():
+            lines += (["-DOCSTART- -X- -X- O", ""] if i % 30 == 0 else []) + [sentence, ""]
+    text = "\n".join(lines).splitlines(keepends=True)
+    whole = "".join(tag_conll_input(t, iter(text), "x", chunk=10**6))
+    assert "".join(tag_conll_input(t, iter(text), "x", chunk=7)) == whole
+    off = _tagger_with(crf_model, 0.0)
+    assert "".join(tag_conll_input(off, iter(text), "x", chunk=10**6)) != whole
+    from types import SimpleNamespace
+
+    opens = [SimpleNamespace(doc_start=i in (0, 5, 20)) for i in range(25)]
+    assert [len(b) for b in conll_batches(iter(opens), 4, most=6)] == [5, 6, 6, 6, 2]   # at a start, else at most
 
 
 def _tagger_with(model, weight):
@@ -222,6 +252,15 @@ def test_without_documents_each_sentence_is_its_own(crf_model):
     c = read_corpus(SAMPLE / "dev.txt")
     single = [s for s in c.words if len({w.lower() for w in s}) == len(s)][:200]
     assert _tagger_with(crf_model, 1.0).predict(single) == _tagger_with(crf_model, 0.0).predict(single)
+
+
+def test_a_weight_set_on_the_tagger_travels_with_its_bytes(crf_model):
+    from ner_cli.tagger import Tagger
+
+    t = _tagger_with(crf_model, 0.0)
+    assert Tagger.from_bytes(t.to_bytes()).consistency == 0.0
+    t.consistency = 2.5
+    assert Tagger.from_bytes(t.to_bytes()).consistency == 2.5
 
 
 def test_config_and_model_file_refuse_a_bad_weight(tmp_path, crf_model):

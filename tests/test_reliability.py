@@ -423,6 +423,15 @@ def test_t12_ctrl_c_during_startup(tmp_path):
         assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)   # -2: before or after
 
 
+def test_min_score_must_be_a_probability_nan_included(cli, tiny_model, tmp_path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text("Ana\n", encoding="utf-8")
+    for bad in ("nan", "1.5", "-0.1"):                 # click's range check words the last two its own way
+        result = cli("tag", "-m", tiny_model, raw, "--min-score", bad)
+        no_traceback(result)
+        assert result.exit_code == 2 and "--min-score" in result.output, result.output
+
+
 def test_r3_workers_are_capped(cli, tiny_model, tmp_path):
     raw = tmp_path / "raw.txt"
     raw.write_text("Ana\n", encoding="utf-8")

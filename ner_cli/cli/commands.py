@@ -351,8 +351,9 @@ def tag(
     pauses (tail -f log | ner tag) each line's result is written as soon as the line is complete.
 
     Documents: the default model decodes a word that recurs in a document consistently. A document is a block
-    of lines between blank lines (at most 100 lines); with --paragraphs, one line; with --input conll, what
-    follows a -DOCSTART- line.
+    of lines between blank lines, cut every 100 lines, and where the input is cut into chunks (after 4,000 lines
+    without a blank line, ~1 MB, or where a pipe pauses); with --paragraphs, one line; with --input conll, what
+    follows a -DOCSTART- line (without any, each sentence).
     """
     with user_errors():
         if input_format == InputFormat.conll and (fmt != TagFormat.conll or paragraphs or workers > 1):
@@ -360,6 +361,8 @@ def tag(
                                      (f"--workers {workers}", workers > 1)) if on]
             raise UsageError(f"--input conll takes no {', '.join(given)}: CoNLL input is already split into "
                              "sentences and tokens, and is written back as CoNLL (token<TAB>tag) by one process")
+        if min_score is not None and not 0 <= min_score <= 1:          # typer's range lets nan through
+            raise UsageError(f"--min-score {min_score}: expected a probability from 0 to 1")
         if workers > MAX_WORKERS:
             raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
                            "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
