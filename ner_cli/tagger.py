@@ -162,6 +162,8 @@ class Tagger:
         if enc.mention_group is not None:                        # two passes (features/mentions.py)
             enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
+        if len(out) == 0:                                        # only empty sentences
+            return out
         for s, e, a, b, S, _ in self._scored_chunks(enc):
             out[a:b] = self._decode(S, enc.lengths[s:e])
         return out
@@ -173,7 +175,7 @@ class Tagger:
             enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for s, e, a, b, S, S_own in self._scored_chunks(enc):
+        for s, e, a, b, S, S_own in self._scored_chunks(enc) if len(out) else ():
             lengths = enc.lengths[s:e]
             paths = self._paths(S, lengths)
             out[a:b] = paths if self._to_out is None else self._to_out[paths]

@@ -294,3 +294,19 @@ def test_the_built_in_model_gains_on_conll_dev_from_consistency():
     t.consistency = 0.0
     off = score_file(t, CONLL / "dev.txt").evaluation.scores.f1
     assert on > off + 0.05
+
+
+def test_predict_takes_any_integer_document_ids_and_refuses_others(crf_model):
+    """Ids are only labels: negative or huge ones name the same documents as small ones (no memory per id)."""
+    from ner_cli.io.dataset import read_corpus
+
+    t = _tagger_with(crf_model, 4.0)
+    c = read_corpus(SAMPLE / "dev.txt")
+    docs = [i // 20 for i in range(len(c.words))]
+    want = t.predict(c.words, docs)
+    assert t.predict(c.words, [10**18 - 7 * d for d in docs]) == want
+    assert t.predict(c.words, np.array(docs, dtype=np.uint8) if max(docs) < 256 else docs) == want
+    for bad in ([0.5] * len(c.words), docs[:-1]):
+        with pytest.raises(ValueError, match="one integer document id per sentence"):
+            t.predict(c.words, bad)
+    assert t.predict([[], []]) == [[], []] and t.predict_scored([[], []]) == ([[], []], [[], []])

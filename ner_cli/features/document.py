@@ -27,10 +27,16 @@ _LETTER_CASES = np.array([LOWER, ALLCAPS, INITCAP, MIXED])
 
 
 def token_docs(lengths: np.ndarray, docs: np.ndarray | None) -> np.ndarray:
-    """(N,) document index of every token, from sentence lengths (S,) and the sentences' documents (S,).
-    Without `docs`, each sentence is its own document."""
-    docs = np.arange(len(lengths)) if docs is None else np.asarray(docs, dtype=np.int64)
-    return np.repeat(docs, lengths)
+    """(N,) document index of every token, from sentence lengths (S,) and the sentences' documents (S,): any
+    integer ids, renumbered 0..D-1 (memory follows the number of documents, not the ids). Without `docs`, each
+    sentence is its own document."""
+    if docs is None:
+        return np.repeat(np.arange(len(lengths)), lengths)
+    docs = np.asarray(docs)
+    if docs.shape != np.shape(lengths) or (docs.size and docs.dtype.kind not in "iu"):
+        raise ValueError(f"docs must hold one integer document id per sentence ({len(lengths)}), got "
+                         f"{docs.dtype} {docs.shape}")
+    return np.repeat(np.unique(docs, return_inverse=True)[1].reshape(-1), lengths)
 
 
 def caseless_documents(cases: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
