@@ -320,7 +320,6 @@ from ner_cli.confidence import find_spans, span_scores
 from ner_cli.io.tokenize import tokenize_chunk
 from ner_cli.io.writers import RENDERERS, TaggedChunk
 from ner_cli.pipeline import CHUNK_LINES, format_lines, line_documents, wants_scores
-from ner_cli.nn.consistency import consistent_scores, recurring_groups, type_marginals
 from ner_cli.tagger import Tagger
 model, text, n_lines, fmt, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 t = Tagger.load(model)
@@ -347,16 +346,7 @@ for rep in range(repeats):
             s, e, lo, hi, types = item
             c3 = clock(); parts.append((s, e, lo, hi, t.scores(enc, lo, hi, types))); cpu["score"] += clock() - c3
         c3 = clock()                                # document consistency (Tagger._scored_chunks)
-        adjusted = [S for *_, S in parts]
-        if t.consistency:
-            rows, group = recurring_groups(enc.word_keys, enc.docs)
-            cut = np.searchsorted(rows, [p[2] for p in parts] + [len(enc.words)])
-            q = [type_marginals(S, enc.lengths[s:e], crf, masks, t._label_types, rows[cut[i]:cut[i + 1]] - lo)
-                 for i, (s, e, lo, hi, S) in enumerate(parts) if cut[i + 1] > cut[i]]
-            if q:
-                S_all = consistent_scores(np.concatenate(adjusted), rows, np.concatenate(q), group, t._label_types,
-                                          t.consistency)
-                adjusted = [S_all[lo:hi] for _, _, lo, hi, _ in parts]
+        adjusted = t.document_scores(enc, parts) if t.consistency else [S for *_, S in parts]
         cpu["consistency"] += clock() - c3
         for (s, e, lo, hi, S), S_dec in zip(parts, adjusted):
             c4 = clock()

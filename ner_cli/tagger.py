@@ -99,8 +99,7 @@ class Tagger:
     def to_bytes(self) -> bytes:
         """The model as `.npz` bytes, every array as it is in memory: `from_bytes` gives the same tagger (its
         document consistency as set on this one too)."""
-        meta = {**self.meta, "consistency": self.consistency} if self.spec.loss == "crf" else self.meta
-        return model_bytes(self.params, meta, store_dtype={})
+        return model_bytes(self.params, {**self.meta, "consistency": self.consistency}, store_dtype={})
 
     def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
         """IOB2 tags for each sentence (a sequence of words). `docs`: the document of each sentence, for the
@@ -162,8 +161,6 @@ class Tagger:
         if enc.mention_group is not None:                        # two passes (features/mentions.py)
             enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
-        if len(out) == 0:                                        # only empty sentences
-            return out
         for s, e, a, b, S, _ in self._scored_chunks(enc):
             out[a:b] = self._decode(S, enc.lengths[s:e])
         return out
@@ -175,7 +172,7 @@ class Tagger:
             enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for s, e, a, b, S, S_own in self._scored_chunks(enc) if len(out) else ():
+        for s, e, a, b, S, S_own in self._scored_chunks(enc):
             lengths = enc.lengths[s:e]
             paths = self._paths(S, lengths)
             out[a:b] = paths if self._to_out is None else self._to_out[paths]
@@ -196,27 +193,37 @@ class Tagger:
 
     def _scored_chunks(self, enc: Encoded) -> Iterator[tuple[int, int, int, int, np.ndarray, np.ndarray]]:
         """(first sentence, end sentence, first token, end token, scores to decode, the network's own scores) of
-        each chunk (`_typed_chunks`). With document consistency, every chunk is scored first, then the scores to
-        decode are adjusted across the documents (nn/consistency.py; documents may span chunks). An entity's
-        probability comes from the network's own scores: its calibration on CoNLL-2003 dev (built-in model) is
-        ECE 0.023 that way, 0.033 from the adjusted scores, which count each mention's own evidence twice."""
+        each chunk (`_typed_chunks`; none when every sentence is empty). With document consistency, every chunk
+        is scored first, then the scores to decode are adjusted across the documents (`document_scores`). An
+        entity's probability comes from the network's own scores: its calibration on CoNLL-2003 dev (built-in
+        model) is ECE 0.023 that way, 0.033 from the adjusted scores, which count each mention's own evidence
+        twice."""
+        if len(enc.words) == 0:
+            return
         if not self.consistency or self.spec.loss != "crf" or enc.docs is None or enc.word_keys is None:
             for s, e, a, b, types in self._typed_chunks(enc):
                 S = self.scores(enc, a, b, types)
                 yield s, e, a, b, S, S
             return
         chunks = [(s, e, a, b, self.scores(enc, a, b, types)) for s, e, a, b, types in self._typed_chunks(enc)]
+        for (s, e, a, b, S), adjusted in zip(chunks, self.document_scores(enc, chunks), strict=True):
+            yield s, e, a, b, adjusted, S
+
+    def document_scores(self, enc: Encoded, chunks: list[tuple[int, int, int, int, np.ndarray]]
+                        ) -> list[np.ndarray]:
+        """The scores of each chunk (first sentence, end sentence, first token, end token, scores) of `enc`, all
+        of them, adjusted by document consistency (nn/consistency.py)."""
         rows, group = recurring_groups(enc.word_keys, enc.docs)
         crf = (self.params["A"], self.params["A_start"], self.params["A_end"])
         masks = self._masks if self.decoding == "viterbi" else None
         cut = np.searchsorted(rows, [c[2] for c in chunks] + [len(enc.words)])      # each chunk's recurring rows
         q = [type_marginals(S, enc.lengths[s:e], crf, masks, self._label_types, rows[cut[i]:cut[i + 1]] - a)
              for i, (s, e, a, _, S) in enumerate(chunks) if cut[i + 1] > cut[i]]
-        S_all = np.concatenate([c[4] for c in chunks])
-        if q:
-            S_all = consistent_scores(S_all, rows, np.concatenate(q), group, self._label_types, self.consistency)
-        for s, e, a, b, S in chunks:
-            yield s, e, a, b, S_all[a:b], S
+        if not q:
+            return [c[4] for c in chunks]
+        S_all = consistent_scores(np.concatenate([c[4] for c in chunks]), rows, np.concatenate(q), group,
+                                  self._label_types, self.consistency)
+        return [S_all[a:b] for _, _, a, b, _ in chunks]
 
     def _second_pass(self, enc: Encoded) -> Encoded:
         """`enc` with the "other mentions" ids of pass 1's tags (pass 1: the same network, those ids blank)."""

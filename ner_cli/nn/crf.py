@@ -444,19 +444,12 @@ def node_marginals_flat(
         at = at if rows is None else at[rows]
         ab = a[at] * b[at]
         return ab / row_sums(ab)
-    from .model import MAX_PADDED_TOKENS, length_groups
-
-    S, trans, start, end = (x.astype(np.float64) for x in (S, trans, start, end))
-    out = np.zeros_like(S)
-    bounds = np.concatenate(([0], np.cumsum(lengths)))
-    for first, last in length_groups(lengths, MAX_PADDED_TOKENS):
-        group = lengths[first:last]
-        mask = lengths_to_mask(group, int(group.max()))
-        S_pad = np.zeros((len(group), mask.shape[1], C))
-        S_pad[mask] = S[bounds[first]:bounds[last]]
+    trans, start, end = (x.astype(np.float64) for x in (trans, start, end))
+    out = np.zeros(S.shape)
+    for _, _, tokens, S_pad, mask in _padded_groups(S, lengths):
         alpha = log_forward(S_pad, mask, trans, start)[0]
         beta = log_backward(S_pad, mask, trans, end)
-        out[bounds[first]:bounds[last]] = _softmax_last(alpha + beta, (2,))[mask]
+        out[tokens] = _softmax_last(alpha + beta, (2,))[mask]
     return out if rows is None else out[rows]
 
 
@@ -560,19 +553,29 @@ def _step_probs(Et: np.ndarray, v: np.ndarray, prev: np.ndarray, cur: np.ndarray
 def _span_probs_log(S: np.ndarray, lengths: np.ndarray, spans: np.ndarray, trans: np.ndarray, start: np.ndarray,
                     end: np.ndarray) -> np.ndarray:
     """`span_marginals` from the log-space tables of sentences given flat, padded a group of sentences at a time
-    (`model.length_groups`: memory stays bounded by MAX_PADDED_TOKENS)."""
+    (`_padded_groups`)."""
+    out = np.zeros(len(spans))
+    for first, last, _, S_pad, _ in _padded_groups(S, lengths):
+        sel = (spans[:, 0] >= first) & (spans[:, 0] < last)
+        rows = np.column_stack([spans[sel, 0] - first, spans[sel, 1:]])
+        out[sel] = _span_probs_log_padded(S_pad, lengths[first:last], rows, trans, start, end)
+    return out
+
+
+def _padded_groups(S: np.ndarray, lengths: np.ndarray):
+    """(first sentence, end sentence, their token rows as a slice, their scores padded (B, T, C) float64, mask
+    (B, T)) of consecutive groups of sentences given flat (`model.length_groups`: memory stays bounded by
+    MAX_PADDED_TOKENS), for the log-space recursions."""
     from .model import MAX_PADDED_TOKENS, length_groups
 
-    out = np.zeros(len(spans))
     bounds = np.concatenate(([0], np.cumsum(lengths)))
     for first, last in length_groups(lengths, MAX_PADDED_TOKENS):
-        sel = (spans[:, 0] >= first) & (spans[:, 0] < last)
         group = lengths[first:last]
-        S_pad = np.zeros((len(group), int(group.max()), S.shape[1]))
-        S_pad[lengths_to_mask(group, S_pad.shape[1])] = S[bounds[first]:bounds[last]]
-        rows = np.column_stack([spans[sel, 0] - first, spans[sel, 1:]])
-        out[sel] = _span_probs_log_padded(S_pad, group, rows, trans, start, end)
-    return out
+        mask = lengths_to_mask(group, int(group.max()))
+        tokens = slice(int(bounds[first]), int(bounds[last]))
+        S_pad = np.zeros((len(group), mask.shape[1], S.shape[1]))
+        S_pad[mask] = S[tokens]
+        yield first, last, tokens, S_pad, mask
 
 
 def _span_probs_log_padded(S: np.ndarray, lengths: np.ndarray, spans: np.ndarray, trans: np.ndarray,
