@@ -419,6 +419,11 @@ def test_t12_ctrl_c_during_startup(tmp_path):
         if ("Fatal Python error: init_" in err or err.endswith("from ner_cli.cli import main\nKeyboardInterrupt\n")
                 or ("<frozen site>" in err and "Remainder of file ignored" in err)):
             continue      # still inside the interpreter's start-up (site's .pth files) or the console script's import
+        if "Exception ignored in: <function _get_module_lock" in err and "<frozen importlib._bootstrap>" in err:
+            # the interrupt hit a weakref callback of Python's import lock: Python prints it and swallows it (no
+            # code of ner's can catch it), and the run goes on
+            assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)
+            continue
         assert "Traceback" not in err, (delay, err)
         assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)   # -2: before or after
 

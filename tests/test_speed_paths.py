@@ -131,6 +131,66 @@ def test_int8_rows_are_within_half_a_step_and_saving_them_again_changes_nothing(
     np.testing.assert_array_equal(scale2, scale)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 5), st.integers(0, 5), st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_quantized_rows_give_the_rows_of_the_whole_dequantised_array(head, tail, d, seed):
+    from ner_cli.io.modelfile import QuantizedRows, from_int4_rows, from_int8_rows, to_int4_rows, to_int8_rows
+
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((head + tail, d)).astype(np.float32)
+    q8, s8 = to_int8_rows(a[:head])
+    q4, s4 = to_int4_rows(a[head:])
+    rows = QuantizedRows(q8, np.concatenate([s8, s4]), q4 if tail else None, a.shape)
+    whole = np.concatenate([from_int8_rows(q8, s8), from_int4_rows(q4, s4, d)])
+    ids = np.flatnonzero(rng.random(len(a)) < 0.5)
+    out = np.full(a.shape, np.nan, dtype=np.float32)
+    rows.into(out, ids)
+    np.testing.assert_array_equal(out[ids], whole[ids])
+    assert np.isnan(np.delete(out, ids, axis=0)).all()            # no other row written
+    assert rows.values_ok()
+
+
+BUILTIN = Path(__file__).resolve().parents[1] / "ner_cli" / "models" / "en.npz"
+
+
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="the built-in model ner_cli/models/en.npz is not built")
+def test_a_loaded_tagger_dequantises_only_the_rows_it_reads_and_tags_as_the_eager_one():
+    lazy, eager = Tagger.load(BUILTIN), Tagger(*load_model_arrays(BUILTIN))
+    rows, ready = lazy._lazy
+    assert rows.tail is not None and not ready.any()
+    fallback = [w.decode() for w in lazy.meta["vocab"]["fallback_words"][::9000].tolist()]   # int4 rows
+    sentences = [["Peter", "Blackburn", "lives", "in", "Lyon", "."], fallback, ["EU", "rejects", "German", "call"]]
+    assert lazy.predict(sentences) == eager.predict(sentences)
+    enc = lazy.featurizer.encode(sentences)
+    np.testing.assert_array_equal(np.flatnonzero(ready), np.unique(enc.words))
+    assert (np.flatnonzero(ready) >= len(rows.head)).sum() >= len(fallback)
+    np.testing.assert_array_equal(lazy._params["E"][ready], eager.params["E"][ready])
+    np.testing.assert_array_equal(lazy.params["E"], eager.params["E"])  # `params` dequantises the rest
+    assert lazy._lazy is None and lazy.to_bytes() == eager.to_bytes()
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan, 1e37])
+def test_a_scale_that_makes_e_non_finite_is_refused_by_the_lazy_load_too(sample_model, bad):
+    import zipfile
+
+    from ner_cli.errors import ModelFileError
+
+    members = dict(np.load(sample_model))
+    members["E.scale"][3] = bad
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, zipfile.ZipFile(sample_model) as src:
+        for info in src.infolist():
+            if info.filename == "E.scale.npy":
+                member = io.BytesIO()
+                np.lib.format.write_array(member, members["E.scale"])
+                zf.writestr(info.filename, member.getvalue())
+            else:
+                zf.writestr(info, src.read(info.filename))
+    for load in (Tagger.load, lambda b: Tagger(*load_model_arrays(b))):
+        with pytest.raises(ModelFileError, match="NaN or infinite"):
+            load(buf.getvalue())
+
+
 @pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
 def test_parallel_tagging_keeps_input_order(sample_model, fmt):
     lines = [f"Ana Costa flew to Lisbon {i} times ." if i % 3 else "" for i in range(4500)]

@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -97,6 +98,35 @@ def from_int4_rows(packed: np.ndarray, scale: np.ndarray, d: int, out: np.ndarra
     out = np.subtract(q[:, :d], 8, out=out, dtype=np.float32)
     out *= scale[:, None]
     return out
+
+
+@dataclass(frozen=True)
+class QuantizedRows:
+    """A float32 (rows, d) array as a file stores it: int8 rows (`head`), then int4 rows (`tail`, two values a
+    byte, or None), each row times its float32 `scale`. A tagger dequantises only the rows of the words it reads
+    (`into`): the built-in model's E is 39 MB as float32, and a short text reads a few hundred of its rows."""
+
+    head: np.ndarray
+    scale: np.ndarray
+    tail: np.ndarray | None
+    shape: tuple[int, int]
+
+    def into(self, out: np.ndarray, ids: np.ndarray) -> None:
+        """Dequantise rows `ids` (sorted, distinct) into the same rows of `out` (float32, `shape`)."""
+        cut = int(np.searchsorted(ids, len(self.head)))
+        if cut:
+            out[ids[:cut]] = from_int8_rows(self.head[ids[:cut]], self.scale[ids[:cut]])
+        if cut < len(ids):
+            tail = ids[cut:]
+            out[tail] = from_int4_rows(self.tail[tail - len(self.head)], self.scale[tail], self.shape[1])
+
+    def values_ok(self) -> bool:
+        """Every dequantised value finite in float32: each scale finite and small enough for its rows' largest
+        multiplier (127 for int8, 8 for int4)."""
+        largest = np.finfo(np.float32).max
+        head, tail = self.scale[:len(self.head)], self.scale[len(self.head):]
+        return bool(np.isfinite(self.scale).all() and (np.abs(head) <= largest / 127).all()
+                    and (np.abs(tail) <= largest / 8).all())
 
 
 def to_planes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,11 +335,14 @@ def read_json_member(zf: zipfile.ZipFile, headers: dict, key: str, name: str) ->
         raise ModelFileError(f"{name}: unreadable {key} ({type(e).__name__}: {str(e)[:200]})") from None
 
 
-def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any]]:
+def load_model_arrays(source: str | Path | bytes, lazy: tuple[str, ...] = ()
+                      ) -> tuple[dict[str, np.ndarray | QuantizedRows], dict[str, Any]]:
     """Read and validate a model file (a path, or its bytes). Raises ModelFileError for anything invalid.
 
     Order: names and .npy headers, then the metadata, then every array's name, shape and dtype against the
     spec, and only then the arrays themselves, so a damaged or hostile file costs no more than it declares.
+    An array named in `lazy` that the file stores as int8 (and int4) rows comes back as its `QuantizedRows`,
+    its scales checked, instead of dequantised.
     """
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes):
@@ -333,11 +366,15 @@ def load_model_arrays(source: str | Path | bytes) -> tuple[Params, dict[str, Any
         check_headers(name, found, shapes)
         if apart:
             meta["vocab"]["fallback_words"] = read_fallback_words(zf, headers, meta["vocab"]["fallback_rows"], name)
-        arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k]) for k in shapes}
+        arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k], k in lazy) for k in shapes}
+    quantized = {k: v for k, v in arrays.items() if isinstance(v, QuantizedRows)}
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
-        params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+        params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items() if k not in quantized}
     check_values(name, params)                                     # on float32: 5x faster than on float16
-    return params, meta
+    for k, rows in quantized.items():
+        if not rows.values_ok():
+            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values (as float32)")
+    return {k: quantized[k] if k in quantized else params[k] for k in arrays}, meta      # the file's order
 
 
 def read_fallback_words(zf: zipfile.ZipFile, headers: dict, n: int, name: str) -> np.ndarray:
@@ -371,17 +408,22 @@ def vocab_rows(vocab: dict[str, Any]) -> int:
     return len(vocab["keys"]) + (vocab["fallback_rows"] if "fallback_words" in vocab else 0)
 
 
-def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Array `key` as stored: plain, float16 byte planes, or int8 rows (then int4 rows) with their scales."""
+def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...],
+                 lazy: bool = False) -> np.ndarray | QuantizedRows:
+    """Array `key` as stored: plain, float16 byte planes, or int8 rows (then int4 rows) with their scales (kept
+    as `QuantizedRows` if `lazy`)."""
     if how == PLANES:
         return from_planes(read_member(zf, key, name), read_member(zf, f"{key}.lo", name))
-    if how == INT8_ROWS:
-        return from_int8_rows(read_member(zf, key, name), read_member(zf, f"{key}.scale", name))
-    if how == INT8_INT4_ROWS:
+    if how in (INT8_ROWS, INT8_INT4_ROWS):
         head, scale = read_member(zf, key, name), read_member(zf, f"{key}.scale", name)
+        tail = read_member(zf, f"{key}.int4", name) if how == INT8_INT4_ROWS else None
+        if lazy:
+            return QuantizedRows(head, scale, tail, (shape[0], shape[1]))
         out = np.empty(shape, dtype=np.float32)
-        from_int8_rows(head, scale[:len(head)], out=out[:len(head)])
-        from_int4_rows(read_member(zf, f"{key}.int4", name), scale[len(head):], shape[1], out=out[len(head):])
+        with np.errstate(over="ignore"):                          # an overflow is refused by check_values
+            from_int8_rows(head, scale[:len(head)], out=out[:len(head)])
+            if tail is not None:
+                from_int4_rows(tail, scale[len(head):], shape[1], out=out[len(head):])
         return out
     return read_member(zf, key, name)
 
