@@ -328,7 +328,8 @@ with open(text, encoding="utf-8") as f:
 scored = wants_scores(fmt)                          # jsonl and html show each entity's probability
 cpu = dict.fromkeys(["tokenize", "featurize", "score", "consistency", "decode"] + ["entity scores"] * scored
                    + ["render"], 0.0)
-crf = (t.params["A"], t.params["A_start"], t.params["A_end"]) if t.spec.loss == "crf" else None
+P = t._params                              # not `params`: E stays lazy (rows dequantised as read), as in ner tag
+crf = (P["A"], P["A_start"], P["A_end"]) if t.spec.loss == "crf" else None
 masks = t._masks if crf is not None and t.decoding == "viterbi" else None
 clock = time.process_time
 for rep in range(repeats):

@@ -105,11 +105,16 @@ class Tagger:
         self._dequantise(None)
         return self._params
 
+    @params.setter
+    def params(self, value: Params) -> None:
+        self._params, self._lazy = value, None
+
     def _dequantise(self, words: np.ndarray | None) -> None:
         """Make the rows of E that `words` (ids, any shape) name ready to read; None: every row."""
-        if self._lazy is None:
+        lazy = self._lazy
+        if lazy is None:
             return
-        rows, ready = self._lazy
+        rows, ready = lazy
         if words is None:
             need = np.flatnonzero(~ready)
         else:                                  # np.unique would import numpy.ma (~14 ms of start-up) to sort

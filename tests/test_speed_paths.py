@@ -169,24 +169,40 @@ def test_a_loaded_tagger_dequantises_only_the_rows_it_reads_and_tags_as_the_eage
     assert lazy._lazy is None and lazy.to_bytes() == eager.to_bytes()
 
 
-@pytest.mark.parametrize("bad", [np.inf, np.nan, 1e37])
-def test_a_scale_that_makes_e_non_finite_is_refused_by_the_lazy_load_too(sample_model, bad):
+LARGEST = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("member, row, values, scale", [
+    ("E", 3, None, np.inf), ("E", 3, None, np.nan), ("E", 3, None, 1e37),
+    ("E", 10, -128, LARGEST / 127),          # -128 (never written, but an int8) times the scale overflows
+    ("E", 0, 0, 1e38),                       # a zero row: finite values, but no file of ner's has such a scale
+    ("E.int4", 5, 0x00, LARGEST / 7.5),      # int4 -8 (never written) times the scale overflows
+])
+def test_a_scale_that_can_make_e_non_finite_is_refused_by_every_load(member, row, values, scale):
+    """The lazy load (`Tagger.load`) and the whole one (`load_model_arrays`, `ner info`) refuse the same files:
+    both check the row scales against the largest integer a row can hold."""
     import zipfile
 
     from ner_cli.errors import ModelFileError
 
-    members = dict(np.load(sample_model))
-    members["E.scale"][3] = bad
+    if not BUILTIN.is_file():
+        pytest.skip("the built-in model ner_cli/models/en.npz is not built")
+    arrays = dict(np.load(BUILTIN))
+    head = len(arrays["E"])
+    if values is not None:
+        arrays[member][row] = values
+    arrays["E.scale"][row + (head if member == "E.int4" else 0)] = scale
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf, zipfile.ZipFile(sample_model) as src:
+    with zipfile.ZipFile(buf, "w") as zf, zipfile.ZipFile(BUILTIN) as src:
         for info in src.infolist():
-            if info.filename == "E.scale.npy":
-                member = io.BytesIO()
-                np.lib.format.write_array(member, members["E.scale"])
-                zf.writestr(info.filename, member.getvalue())
+            key = info.filename[:-4]
+            if key in (member, "E.scale"):
+                out = io.BytesIO()
+                np.lib.format.write_array(out, arrays[key])
+                zf.writestr(info.filename, out.getvalue())
             else:
                 zf.writestr(info, src.read(info.filename))
-    for load in (Tagger.load, lambda b: Tagger(*load_model_arrays(b))):
+    for load in (Tagger.load, load_model_arrays, lambda b: Tagger(*load_model_arrays(b))):
         with pytest.raises(ModelFileError, match="NaN or infinite"):
             load(buf.getvalue())
 

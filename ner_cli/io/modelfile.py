@@ -121,12 +121,22 @@ class QuantizedRows:
             out[tail] = from_int4_rows(self.tail[tail - len(self.head)], self.scale[tail], self.shape[1])
 
     def values_ok(self) -> bool:
-        """Every dequantised value finite in float32: each scale finite and small enough for its rows' largest
-        multiplier (127 for int8, 8 for int4)."""
+        """Every value finite in float32 whatever the stored integers: each scale finite and at most float32's
+        largest over the largest |integer| its rows can hold (128 for int8, 8 for int4 stored as q + 8). Checked
+        from the scales alone, so a lazy and a whole load refuse the same files; the writer's scale is the row's
+        largest |value| / 127 (or / 7), well inside."""
         largest = np.finfo(np.float32).max
         head, tail = self.scale[:len(self.head)], self.scale[len(self.head):]
-        return bool(np.isfinite(self.scale).all() and (np.abs(head) <= largest / 127).all()
+        return bool(np.isfinite(self.scale).all() and (np.abs(head) <= largest / 128).all()
                     and (np.abs(tail) <= largest / 8).all())
+
+    def full(self) -> np.ndarray:
+        """Every row dequantised (float32 `shape`)."""
+        out, h = np.empty(self.shape, dtype=np.float32), len(self.head)
+        from_int8_rows(self.head, self.scale[:h], out=out[:h])
+        if self.tail is not None:
+            from_int4_rows(self.tail, self.scale[h:], self.shape[1], out=out[h:])
+        return out
 
 
 def to_planes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,15 +376,17 @@ def load_model_arrays(source: str | Path | bytes, lazy: tuple[str, ...] = ()
         check_headers(name, found, shapes)
         if apart:
             meta["vocab"]["fallback_words"] = read_fallback_words(zf, headers, meta["vocab"]["fallback_rows"], name)
-        arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k], k in lazy) for k in shapes}
+        arrays = {k: _read_stored(zf, k, storage.get(k), name, shapes[k]) for k in shapes}
     quantized = {k: v for k, v in arrays.items() if isinstance(v, QuantizedRows)}
+    for k, rows in quantized.items():
+        if not rows.values_ok():
+            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values (as float32): row scales "
+                                 f"not finite, or too large for its integers")
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items() if k not in quantized}
     check_values(name, params)                                     # on float32: 5x faster than on float16
-    for k, rows in quantized.items():
-        if not rows.values_ok():
-            raise ModelFileError(f"{name}: array {k} holds NaN or infinite values (as float32)")
-    return {k: quantized[k] if k in quantized else params[k] for k in arrays}, meta      # the file's order
+    return {k: quantized[k] if k in quantized and k in lazy else quantized[k].full() if k in quantized
+            else params[k] for k in arrays}, meta                 # in the file's order
 
 
 def read_fallback_words(zf: zipfile.ZipFile, headers: dict, n: int, name: str) -> np.ndarray:
@@ -408,23 +420,16 @@ def vocab_rows(vocab: dict[str, Any]) -> int:
     return len(vocab["keys"]) + (vocab["fallback_rows"] if "fallback_words" in vocab else 0)
 
 
-def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...],
-                 lazy: bool = False) -> np.ndarray | QuantizedRows:
-    """Array `key` as stored: plain, float16 byte planes, or int8 rows (then int4 rows) with their scales (kept
-    as `QuantizedRows` if `lazy`)."""
+def _read_stored(zf: zipfile.ZipFile, key: str, how: str | None, name: str, shape: tuple[int, ...]
+                 ) -> np.ndarray | QuantizedRows:
+    """Array `key` as stored: plain, float16 byte planes, or int8 rows (then int4 rows) with their scales (as
+    `QuantizedRows`)."""
     if how == PLANES:
         return from_planes(read_member(zf, key, name), read_member(zf, f"{key}.lo", name))
     if how in (INT8_ROWS, INT8_INT4_ROWS):
         head, scale = read_member(zf, key, name), read_member(zf, f"{key}.scale", name)
         tail = read_member(zf, f"{key}.int4", name) if how == INT8_INT4_ROWS else None
-        if lazy:
-            return QuantizedRows(head, scale, tail, (shape[0], shape[1]))
-        out = np.empty(shape, dtype=np.float32)
-        with np.errstate(over="ignore"):                          # an overflow is refused by check_values
-            from_int8_rows(head, scale[:len(head)], out=out[:len(head)])
-            if tail is not None:
-                from_int4_rows(tail, scale[len(head):], shape[1], out=out[len(head):])
-        return out
+        return QuantizedRows(head, scale, tail, (shape[0], shape[1]))
     return read_member(zf, key, name)
 
 
