@@ -169,6 +169,19 @@ def test_a_loaded_tagger_dequantises_only_the_rows_it_reads_and_tags_as_the_eage
     assert lazy._lazy is None and lazy.to_bytes() == eager.to_bytes()
 
 
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="the built-in model ner_cli/models/en.npz is not built")
+def test_a_large_text_dequantises_all_of_e_at_once_and_tags_as_the_eager_tagger():
+    lazy, eager = Tagger.load(BUILTIN), Tagger(*load_model_arrays(BUILTIN))
+    lazy.predict([["Peter", "lives", "in", "Lyon", "."]])          # a few rows first, row by row
+    assert lazy._lazy is not None
+    words = [w.decode() for w in lazy.meta["vocab"]["fallback_words"][::50].tolist()] + lazy.vocab.keys[2:3000]
+    sentences = [words[i:i + 20] for i in range(0, len(words), 20)]
+    assert sum(map(len, sentences)) * 5 >= tagger_mod.LAZY_MAX_IDS
+    assert lazy.predict(sentences) == eager.predict(sentences)
+    assert lazy._lazy is None                                       # all of E, in one pass
+    np.testing.assert_array_equal(lazy._params["E"], eager.params["E"])
+
+
 LARGEST = float(np.finfo(np.float32).max)
 
 

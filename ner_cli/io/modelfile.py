@@ -130,9 +130,10 @@ class QuantizedRows:
         return bool(np.isfinite(self.scale).all() and (np.abs(head) <= largest / 128).all()
                     and (np.abs(tail) <= largest / 8).all())
 
-    def full(self) -> np.ndarray:
-        """Every row dequantised (float32 `shape`)."""
-        out, h = np.empty(self.shape, dtype=np.float32), len(self.head)
+    def full(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Every row dequantised (float32 `shape`), into `out` if given."""
+        out = np.empty(self.shape, dtype=np.float32) if out is None else out
+        h = len(self.head)
         from_int8_rows(self.head, self.scale[:h], out=out[:h])
         if self.tail is not None:
             from_int4_rows(self.tail, self.scale[h:], self.shape[1], out=out[h:])
