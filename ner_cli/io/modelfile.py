@@ -386,8 +386,8 @@ def load_model_arrays(source: str | Path | bytes, lazy: tuple[str, ...] = ()
     with np.errstate(over="ignore"):                              # a float64 beyond float32 becomes inf
         params = {k: v.astype(np.float32, copy=False) for k, v in arrays.items() if k not in quantized}
     check_values(name, params)                                     # on float32: 5x faster than on float16
-    return {k: quantized[k] if k in quantized and k in lazy else quantized[k].full() if k in quantized
-            else params[k] for k in arrays}, meta                 # in the file's order
+    params.update({k: rows if k in lazy else rows.full() for k, rows in quantized.items()})
+    return {k: params[k] for k in arrays}, meta                    # in the file's order
 
 
 def read_fallback_words(zf: zipfile.ZipFile, headers: dict, n: int, name: str) -> np.ndarray:
