@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, excerpt
+from .features.casing import COMPOUNDS
 from .nn.activations import ACTIVATIONS
 from .nn.decode import DECODERS
 from .nn.model import LOSSES
@@ -59,6 +60,8 @@ class ModelConfig:
     suffix_dim: int = 0                      # size of an embedding of each word's last letters; 0 turns it off
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
     case_regime: bool = False                # letter tokens of caseless documents get their own casing id
+    compounds: str = "none"                  # hyphenated compounds ("Ontario-based"): none | case (casing ids of
+                                             # their own) | part (those, and read through a part: "ontario")
     doc_dim: int = 0                         # size of the "cased elsewhere in the document" embedding; 0 = off
     gazetteers: str | None = None            # comma-separated lists (city,country,region,first,last): io/gazetteers.py
     gaz_dim: int = 0                         # size of the gazetteer-match embedding; 0 = off
@@ -119,6 +122,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.loss": tuple(loss for losses in LOSSES.values() for loss in losses),
     "model.tag_scheme": MODEL_SCHEMES,
     "model.decode": DECODERS,
+    "model.compounds": COMPOUNDS,
     "train.optimizer": tuple(OPTIMIZERS),
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
@@ -177,7 +181,9 @@ def _key_name(key: Any) -> str:
 
 def _check_value(key: str, tp: Any, value: Any, where: str) -> list[str]:
     if not _accepts(tp, value):
-        return [f"{where}{key}: expected {_type_name(tp)}, got {excerpt(value)}"]
+        expected = f"one of {', '.join(CHOICES[key])}" if key in CHOICES else _type_name(tp)
+        yaml_bool = " (YAML reads off/on/no/yes unquoted as false/true)" if isinstance(value, bool) else ""
+        return [f"{where}{key}: expected {expected}, got {excerpt(value)}{yaml_bool}"]
     if isinstance(value, float) and not math.isfinite(value):
         return [f"{where}{key}: expected a finite number, got {excerpt(value)}"]
     problems = []

@@ -12,7 +12,7 @@ from . import __version__
 from .config import Config
 from .errors import ConfigError, DataError
 from .features.augment import case_copies
-from .features.casing import CASELESS, CASES
+from .features.casing import n_cases
 from .features.document import ELSEWHERE
 from .features.fallback import Fallback, extended_vocab, select_fallback
 from .features.featurizer import Encoded, Featurizer, build_suffixes
@@ -104,7 +104,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
 
         gazetteer = Gazetteer(load_lists(n.strip() for n in m.gazetteers.split(",") if n.strip()))
     spec = ModelSpec(vocab_size=len(vocab), n_classes=1 if target else len(labels), window=m.window, dim=m.dim,
-                     case_dim=m.case_dim, n_cases=len(CASES) if m.case_regime else CASELESS, suffix_dim=m.suffix_dim,
+                     case_dim=m.case_dim, n_cases=n_cases(m.case_regime, m.compounds), suffix_dim=m.suffix_dim,
                      n_suffixes=len(suffixes.keys) if suffixes else 0, doc_dim=m.doc_dim,
                      n_doc=len(ELSEWHERE) if m.doc_dim else 0, gaz_dim=m.gaz_dim if gazetteer else 0,
                      n_gaz=gazetteer.n_ids if gazetteer else 0, char_dim=m.char_dim,
@@ -116,7 +116,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
                      l2=cfg.train.l2)
     chars = (m.char_buckets, m.char_min_n, m.char_max_n) if m.char_dim else None
     featurizer = Featurizer(vocab, m.window, m.case_dim > 0, suffixes, m.case_regime, m.doc_dim > 0, gazetteer,
-                            chars, mentions=m.mention_dim > 0)
+                            chars, mentions=m.mention_dim > 0, compounds=m.compounds)
     augmented = case_copies(train, cfg.data.augment_lower, cfg.data.augment_upper, cfg.train.seed)
     train_tags = augmented.tags_in(scheme)
     enc_train = featurizer.encode(augmented.words, targets_of(train_tags, labels, target), augmented.docs)
@@ -134,7 +134,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "consistency": m.consistency, "target": target,
             "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__,
-            "features": {"case_regime": m.case_regime}}
+            "features": {"case_regime": m.case_regime, "compounds": m.compounds}}
     if gazetteer is not None:
         meta["gazetteer"] = gazetteer.to_meta()
     if suffixes is not None:

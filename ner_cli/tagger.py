@@ -77,7 +77,8 @@ class Tagger:
         self.featurizer = Featurizer(self.vocab, self.spec.window, self.spec.case_dim > 0, suffixes,
                                      bool(features.get("case_regime")), self.spec.doc_dim > 0, gazetteer,
                                      (self.spec.n_char_buckets, self.spec.char_min_n, self.spec.char_max_n)
-                                     if self.spec.char_dim else None, mentions=self.spec.mention_dim > 0)
+                                     if self.spec.char_dim else None, mentions=self.spec.mention_dim > 0,
+                                     compounds=features.get("compounds", "none"))
         self.labels: list[str] = list(meta["labels"])           # in the model's scheme (IOB2 or IOBES)
         self.scheme: str = meta.get("tag_scheme", "IOB2")
         self.decoding: str = meta.get("decode", "viterbi")

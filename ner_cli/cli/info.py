@@ -18,7 +18,10 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
     features = ["words" + (f" ({meta.get('config', {}).get('model', {}).get('embeddings')} init)"
                            if meta.get("config", {}).get("model", {}).get("embeddings") else "")]
     if spec.get("case_dim"):
-        features.append(f"casing ({spec['case_dim']}-d)")
+        compounds = meta.get("features", {}).get("compounds", "none")
+        features.append(f"casing ({spec['case_dim']}-d)" + {"case": ", hyphenated compounds apart",
+                                                            "part": ", hyphenated compounds apart, read through "
+                                                                    "their last part"}.get(compounds, ""))
     if spec.get("suffix_dim"):
         features.append(f"suffix of {meta.get('suffixes', {}).get('length', '?')} letters ({spec['suffix_dim']}-d)")
     if spec.get("doc_dim"):

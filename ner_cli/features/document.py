@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .casing import ALLCAPS, CASELESS, INITCAP, LOWER, MIXED
+from .casing import ALLCAPS, BASE_CASE, CASELESS, COMPOUND_CASELESS, COMPOUND_LOWER, INITCAP, LOWER, MIXED
 
 ELSEWHERE = ("<pad>", "unseen", "lower", "capitalised", "allcaps", "mixed", "caseless-doc")
 PAD_ELSEWHERE, UNSEEN, EL_LOWER, EL_CAP, EL_ALLCAPS, EL_MIXED, CASELESS_DOC = range(len(ELSEWHERE))
@@ -42,15 +42,17 @@ def token_docs(lengths: np.ndarray, docs: np.ndarray | None) -> np.ndarray:
 def caseless_documents(cases: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
     """(n_docs,) bool: at most CASELESS_SHARE of the document's letter tokens are Initcap or miXed."""
     n_docs = int(tok_doc.max()) + 1 if len(tok_doc) else 0
+    cases = BASE_CASE[cases]                                     # a compound counts by its capitals
     letters = np.bincount(tok_doc, weights=np.isin(cases, _LETTER_CASES), minlength=n_docs)
     titled = np.bincount(tok_doc, weights=(cases == INITCAP) | (cases == MIXED), minlength=n_docs)
     return titled <= CASELESS_SHARE * letters
 
 
 def apply_regime(cases: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
-    """Casing ids (N,) with the letter tokens of caseless documents set to CASELESS."""
-    flat = np.isin(cases, _LETTER_CASES) & caseless_documents(cases, tok_doc)[tok_doc]
-    return np.where(flat, CASELESS, cases).astype(cases.dtype)
+    """Casing ids (N,) with the letter tokens of caseless documents set to CASELESS (COMPOUND_CASELESS for a
+    compound's category)."""
+    flat = np.isin(BASE_CASE[cases], _LETTER_CASES) & caseless_documents(cases, tok_doc)[tok_doc]
+    return np.where(flat, np.where(cases >= COMPOUND_LOWER, COMPOUND_CASELESS, CASELESS), cases).astype(cases.dtype)
 
 
 def elsewhere_ids(keys: np.ndarray, cases: np.ndarray, lengths: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
@@ -62,6 +64,7 @@ def elsewhere_ids(keys: np.ndarray, cases: np.ndarray, lengths: np.ndarray, tok_
     N = len(keys)
     if N == 0:
         return np.zeros(0, dtype=np.int8)
+    cases = BASE_CASE[cases]                                     # a compound counts by its capitals
     sent = np.repeat(np.arange(len(lengths)), lengths)                         # (N,) sentence of each token
     first = np.zeros(N, dtype=bool)
     first[np.cumsum(lengths)[:-1][lengths[1:] > 0]] = True

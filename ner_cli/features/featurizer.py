@@ -6,13 +6,14 @@ The whole corpus is encoded once, flat: one list comprehension over its words, o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..nn.charbag import CharBag
-from .casing import CASES, PAD_CASE, word_case
+from .casing import CASES, COMPOUND_LOWER, PAD_CASE, compound_case, compound_parts, head_part, word_case
 from .chars import bag_of, ngram_rows
 from .document import PAD_ELSEWHERE, apply_regime, elsewhere_ids, token_docs
 from .gazetteer import Gazetteer
@@ -98,11 +99,15 @@ class Featurizer:
     gazetteer: Gazetteer | None = None    # name lists matched in each sentence
     chars: tuple[int, int, int] | None = None  # character n-grams: (rows of Q, min_n, max_n)
     mentions: bool = False                # the two-pass "other mentions" ids (mentions.py): blank until pass 2
+    compounds: str = "none"               # hyphenated compounds: "case" own casing ids, "part" + read via a part
 
     def __post_init__(self) -> None:
         lookup = self.vocab.lookup
         # word -> id << CASE_BITS | case id: one dict hit per token for both
-        self._encode_codes = MemoEncoder(lambda w: lookup(w) << CASE_BITS | word_case(w))
+        if self.compounds == "none":
+            self._encode_codes = MemoEncoder(lambda w: lookup(w) << CASE_BITS | word_case(w))
+        else:
+            self._encode_codes = MemoEncoder(partial(compound_code, lookup=lookup, by_part=self.compounds == "part"))
         if self.chars is not None:                             # lowercased word -> its hashed n-gram rows
             n_buckets, min_n, max_n = self.chars
             self._ngrams = MemoEncoder(lambda t: ngram_rows(t, n_buckets, min_n, max_n))
@@ -141,7 +146,9 @@ class Featurizer:
             return Encoded(words, None, lengths, targets, suffixes, None, gazetteer, chars, bag, docs=tok_doc,
                            word_keys=word_keys(ids, flat))
         codes = self._encode_codes(flat)
-        keys_of_words = word_keys(codes >> CASE_BITS, flat)
+        # a compound read through its part is still its own word for document consistency
+        keys_of_words = word_keys(codes >> CASE_BITS, flat,
+                                  (codes & CASE_MASK) >= COMPOUND_LOWER if self.compounds == "part" else None)
         if self.case_regime or self.doc_case:
             cases = codes & CASE_MASK
             if self.doc_case:
@@ -154,11 +161,21 @@ class Featurizer:
                        elsewhere, gazetteer, chars, bag, docs=tok_doc, word_keys=keys_of_words)
 
 
-def word_keys(ids: np.ndarray, flat: list[str]) -> np.ndarray:
-    """(N,) int64 one key per distinct word: its vocabulary id, or for an <UNK> word (they share one id) a key
-    above every id, one per lowercased form. Python work only for the <UNK> tokens."""
+def compound_code(word: str, lookup: Callable[[str], int], by_part: bool) -> int:
+    """id << CASE_BITS | case id of one word, with the compound categories; `by_part`: a compound's id is its
+    head part's ("ontario" for "Ontario-based"), or its own when the vocabulary lacks the part."""
+    parts = compound_parts(word)
+    if parts is None:
+        return lookup(word) << CASE_BITS | word_case(word)
+    wid = lookup(head_part(parts)) if by_part else UNK_ID
+    return (wid if wid != UNK_ID else lookup(word)) << CASE_BITS | compound_case(parts)
+
+
+def word_keys(ids: np.ndarray, flat: list[str], apart: np.ndarray | None = None) -> np.ndarray:
+    """(N,) int64 one key per distinct word: its vocabulary id, or for an <UNK> word (they share one id) and
+    for the tokens `apart` marks, a key above every id, one per lowercased form. Python work only for those."""
     keys = ids.astype(np.int64)
-    unknown = np.flatnonzero(ids == UNK_ID)
+    unknown = np.flatnonzero(ids == UNK_ID if apart is None else (ids == UNK_ID) | apart)
     if len(unknown):
         index: dict[str, int] = {}
         keys[unknown] = int(keys.max()) + 1 + np.fromiter(

@@ -532,7 +532,8 @@ def check_values(name: str, arrays: dict[str, np.ndarray]) -> None:
 
 def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     """What is wrong with the types and values of the metadata a Tagger is built from (None: nothing)."""
-    from ..features.casing import CASELESS, CASES
+    from ..features.casing import COMPOUNDS
+    from ..features.casing import n_cases as case_rows
     from ..features.document import ELSEWHERE
     from ..features.vocab import PAD, UNK
     from ..nn.activations import ACTIVATIONS
@@ -553,10 +554,12 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {excerpt(getattr(spec, key))}, expected an integer >= {low}"
     features = meta.get("features", {})
-    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool):
-        return f"features must be {{'case_regime': true or false}}, got {excerpt(features)}"
-    n_cases = len(CASES) if features.get("case_regime") else CASELESS   # casing ids run over every category
-    if spec.case_dim and spec.n_cases != n_cases:                        # the featurizer gives (T4)
+    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool) \
+            or features.get("compounds", "none") not in COMPOUNDS:
+        return (f"features must be {{'case_regime': true or false, 'compounds': {' or '.join(COMPOUNDS)}}}, got "
+                f"{excerpt(features)}")
+    n_cases = case_rows(features.get("case_regime", False), features.get("compounds", "none"))
+    if spec.case_dim and spec.n_cases != n_cases:       # casing ids run over every category the featurizer gives (T4)
         return f"spec.n_cases is {spec.n_cases}, expected {n_cases} (one row of K per casing category)"
     if spec.suffix_dim and spec.n_suffixes < 2:                   # rows 0 and 1 are padding and unknown
         return f"spec.n_suffixes is {spec.n_suffixes}, expected at least 2 (<pad>, <unk>)"
