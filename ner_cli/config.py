@@ -61,7 +61,8 @@ class ModelConfig:
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
     case_regime: bool = False                # letter tokens of caseless documents get their own casing id
     compounds: str = "none"                  # hyphenated compounds ("Ontario-based"): none | case (casing ids of
-                                             # their own) | part (those, and read through a part: "ontario")
+                                             # their own) | part (those, and read through the last part:
+                                             # "based"); both need case_dim > 0
     doc_dim: int = 0                         # size of the "cased elsewhere in the document" embedding; 0 = off
     gazetteers: str | None = None            # comma-separated lists (city,country,region,first,last): io/gazetteers.py
     gaz_dim: int = 0                         # size of the gazetteer-match embedding; 0 = off
@@ -291,6 +292,8 @@ def _check_consistency(cfg: Config) -> list[str]:
         problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {excerpt(m.loss)}")
     if m.consistency and m.loss != "crf":
         problems.append(f"model.consistency: needs model.loss: crf (its marginals), got loss {excerpt(m.loss)}")
+    if m.compounds != "none" and not m.case_dim:
+        problems.append(f"model.compounds: {m.compounds} needs the casing feature (model.case_dim > 0), got case_dim 0")
     return problems
 
 

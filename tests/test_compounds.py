@@ -157,3 +157,34 @@ def test_config_says_why_an_unquoted_off_is_refused():
 
     with pytest.raises(ConfigError, match="expected one of none, case, part, got False .YAML reads off"):
         build_config({"model": {"compounds": False}})
+
+
+def test_compounds_need_the_casing_feature():
+    from ner_cli.config import build_config
+    from ner_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.compounds: part needs the casing feature"):
+        build_config({"model": {"compounds": "part", "case_dim": 0}})
+
+
+@pytest.mark.parametrize("dash", ["-", "\u2010", "\u2011"])
+def test_every_hyphen_the_tokenizer_joins_makes_a_compound(dash):
+    from ner_cli.io.tokenize import tokenize_lines
+
+    word = f"Ontario{dash}based"
+    assert word in tokenize_lines([f"The {word} firm"], offsets=False)[0][0]
+    assert compound_parts(word) == ["Ontario", "based"]
+    assert compound_parts(f"ex{dash}Milan{dash}x") == ["ex", "Milan", "x"]
+
+
+def test_a_part_is_read_only_through_a_trained_row():
+    """Fallback rows join the vocabulary after training: a compound whose last part has only a fallback row reads
+    its own row, as it did in training."""
+    from ner_cli.features.vocab import sorted_words
+
+    trained = ["<PAD>", "<UNK>", "spa-francorchamps", "based"]
+    in_training = Featurizer(Vocab(trained), 1, True, compounds="part")
+    tagging = Featurizer(Vocab(trained, tail=sorted_words(["francorchamps", "milan"])), 1, True, compounds="part")
+    doc = [["Spa-Francorchamps", "Ontario-based", "ex-Milan"]]
+    assert in_training.encode(doc).words[:, 1].tolist() == [2, 3, 1]
+    assert tagging.encode(doc).words[:, 1].tolist() == [2, 3, 1]   # not francorchamps's or milan's fallback row

@@ -13,6 +13,8 @@ capitals of the parts; `head_part` picks the part a model in "part" mode reads t
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "noletters", "mixed", "caseless",
@@ -22,6 +24,7 @@ CASES = ("<pad>", "lower", "allcaps", "initcap", "numeric", "hasdigit", "nolette
 N_PLAIN_CASES = COMPOUND_LOWER        # a model without compound categories has ids 0..8 only
 # the plain category each one reads as where only the case counts (document.py): compounds by their capitals
 BASE_CASE = np.array([*range(N_PLAIN_CASES), LOWER, ALLCAPS, INITCAP, MIXED, CASELESS], dtype=np.int8)
+_HYPHENS = re.compile("[-\u2010\u2011]")
 COMPOUNDS = ("none", "case", "part")  # model.compounds: nothing; their own casing ids; ids + read through a part
 
 
@@ -49,11 +52,12 @@ def word_case(word: str) -> int:
 
 
 def compound_parts(word: str) -> list[str] | None:
-    """The parts of a hyphenated compound: 2+ pieces between hyphens, each with a letter and no digit
-    ("Ontario-based", "ex-Milan"); None for any other word ("1-0", "F-14", "long--", "-DOCSTART-")."""
-    if "-" not in word:
+    """The parts of a hyphenated compound: 2+ pieces between hyphens (-, U+2010 or U+2011, as the tokenizer
+    joins them), each with a letter and no digit ("Ontario-based", "ex-Milan"); None for any other word ("1-0",
+    "F-14", "long--", "-DOCSTART-")."""
+    if "-" not in word and "\u2010" not in word and "\u2011" not in word:
         return None
-    parts = word.split("-")
+    parts = _HYPHENS.split(word)
     if len(parts) < 2 or not all(any(c.isalpha() for c in p) and not any(c.isdigit() for c in p) for p in parts):
         return None
     return parts

@@ -107,7 +107,10 @@ class Featurizer:
         if self.compounds == "none":
             self._encode_codes = MemoEncoder(lambda w: lookup(w) << CASE_BITS | word_case(w))
         else:
-            self._encode_codes = MemoEncoder(partial(compound_code, lookup=lookup, by_part=self.compounds == "part"))
+            # a part is looked up among the trained rows only: the fallback rows (features/fallback.py) join the
+            # vocabulary after training, and a compound must read the same row in training as when tagging
+            self._encode_codes = MemoEncoder(partial(compound_code, lookup=lookup, by_part=self.compounds == "part",
+                                                     trained_rows=len(self.vocab.keys)))
         if self.chars is not None:                             # lowercased word -> its hashed n-gram rows
             n_buckets, min_n, max_n = self.chars
             self._ngrams = MemoEncoder(lambda t: ngram_rows(t, n_buckets, min_n, max_n))
@@ -161,14 +164,15 @@ class Featurizer:
                        elsewhere, gazetteer, chars, bag, docs=tok_doc, word_keys=keys_of_words)
 
 
-def compound_code(word: str, lookup: Callable[[str], int], by_part: bool) -> int:
+def compound_code(word: str, lookup: Callable[[str], int], by_part: bool, trained_rows: int) -> int:
     """id << CASE_BITS | case id of one word, with the compound categories; `by_part`: a compound's id is its
-    head part's ("ontario" for "Ontario-based"), or its own when the vocabulary lacks the part."""
+    head part's ("based" for "Ontario-based") when that part has one of the first `trained_rows` rows, else its
+    own."""
     parts = compound_parts(word)
     if parts is None:
         return lookup(word) << CASE_BITS | word_case(word)
     wid = lookup(head_part(parts)) if by_part else UNK_ID
-    return (wid if wid != UNK_ID else lookup(word)) << CASE_BITS | compound_case(parts)
+    return (wid if UNK_ID != wid < trained_rows else lookup(word)) << CASE_BITS | compound_case(parts)
 
 
 def word_keys(ids: np.ndarray, flat: list[str], apart: np.ndarray | None = None) -> np.ndarray:

@@ -558,6 +558,8 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
             or features.get("compounds", "none") not in COMPOUNDS:
         return (f"features must be {{'case_regime': true or false, 'compounds': {' or '.join(COMPOUNDS)}}}, got "
                 f"{excerpt(features)}")
+    if features.get("compounds", "none") != "none" and not spec.case_dim:
+        return f"features.compounds is {features['compounds']} but the model has no casing feature (case_dim 0)"
     n_cases = case_rows(features.get("case_regime", False), features.get("compounds", "none"))
     if spec.case_dim and spec.n_cases != n_cases:       # casing ids run over every category the featurizer gives (T4)
         return f"spec.n_cases is {spec.n_cases}, expected {n_cases} (one row of K per casing category)"
