@@ -66,7 +66,8 @@ class RunResult:
     best_epoch: int | None = None
     epochs_run: int | None = None
     dev_curve: list[float] = field(default_factory=list)
-    # the same trained network scored without one part, per part ("fallback rows", "document consistency")
+    # the same trained network scored without one part, per part ("fallback rows", "document consistency",
+    # "name propagation")
     paired: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -165,7 +166,8 @@ def train_window(cfg: Any, files: EvalFiles | None, name: str, echo: Echo | None
 
 def paired_scores(tagger: Any, files: EvalFiles) -> dict[str, dict[str, Any]]:
     """The kept network scored on every set without each of the parts that leave the trained weights alone:
-    its fallback rows (features/fallback.py) and document consistency at decode time (nn/consistency.py)."""
+    its fallback rows (features/fallback.py), document consistency at decode time (nn/consistency.py) and name
+    propagation (nn/propagation.py)."""
     from ner_cli.evaluate import score_file
     from ner_cli.features.fallback import without_fallback
     from ner_cli.tagger import Tagger
@@ -175,6 +177,8 @@ def paired_scores(tagger: Any, files: EvalFiles) -> dict[str, dict[str, Any]]:
         variants["fallback rows"] = Tagger(*without_fallback(tagger.params, tagger.meta))
     if tagger.consistency:
         variants["document consistency"] = Tagger(tagger.params, {**tagger.meta, "consistency": 0.0})
+    if tagger.meta.get("name_propagation"):
+        variants["name propagation"] = Tagger(tagger.params, {**tagger.meta, "name_propagation": None})
     return {part: {**({"dev": score_file(plain, files.dev).evaluation.scores} if files.dev else {}),
                    **score_sets(plain, files)} for part, plain in variants.items()}
 

@@ -56,6 +56,8 @@ class ModelConfig:
     decode: str = "viterbi"                  # viterbi (never emits an invalid tag sequence) | argmax
     consistency: float = 0.0                 # CRF only: weight of the document prior at decode time, the mean of
                                              # the word's type marginals over its mentions (nn/consistency.py); 0 = off
+    name_propagation: str | None = None      # an entity type (PER): the last word of its 2+ token entities, met
+                                             # alone elsewhere in the document, becomes one (nn/propagation.py)
     case_dim: int = 0                        # size of the casing-feature embedding; 0 turns it off
     suffix_dim: int = 0                      # size of an embedding of each word's last letters; 0 turns it off
     suffix_len: int = 3                      # how many last letters (lowercased) make the suffix
@@ -292,6 +294,8 @@ def _check_consistency(cfg: Config) -> list[str]:
         problems.append(f"model.loss: the {m.task} task takes {' or '.join(LOSSES[m.task])}, got {excerpt(m.loss)}")
     if m.consistency and m.loss != "crf":
         problems.append(f"model.consistency: needs model.loss: crf (its marginals), got loss {excerpt(m.loss)}")
+    if m.name_propagation is not None and m.task == "binary":
+        problems.append("model.name_propagation: needs the multiclass task (the binary task has one type)")
     if m.compounds != "none" and not m.case_dim:
         problems.append(f"model.compounds: {m.compounds} needs the casing feature (model.case_dim > 0), got case_dim 0")
     return problems

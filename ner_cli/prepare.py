@@ -74,6 +74,9 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     scheme = m.tag_scheme
     labels = make_labels(train, scheme)
     target = m.target if m.task == "binary" else None
+    if m.name_propagation is not None and m.name_propagation not in entity_types(labels):
+        raise ConfigError(f"model.name_propagation: no '{m.name_propagation}' entities in {train.path} (types there: "
+                          f"{', '.join(entity_types(labels))})")
     if target is not None and target not in entity_types(labels):
         types = entity_types(labels)
         raise ConfigError(f"model.target: no '{target}' entities in {train.path} (types there: {', '.join(types)})")
@@ -133,6 +136,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     meta = {"spec": spec.to_dict(),
             "vocab": {"keys": vocab.keys, "lowercase": vocab.lowercase, "digit_fallback": vocab.digit_fallback},
             "labels": labels, "tag_scheme": scheme, "decode": m.decode, "consistency": m.consistency, "target": target,
+            "name_propagation": m.name_propagation,
             "train_scheme": train.scheme, "config": cfg.to_dict(), "ner_version": __version__,
             "features": {"case_regime": m.case_regime, "compounds": m.compounds}}
     if gazetteer is not None:

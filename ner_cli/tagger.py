@@ -35,6 +35,7 @@ from .nn.model import (
     type_products,
     type_rows,
 )
+from .nn.propagation import NamePropagation
 from .tags import entity_types, iob2_label_map, tag_type, transition_mask
 
 CHUNK_TOKENS = 32768  # tokens decoded together (whole sentences, never padded): keeps memory flat on any corpus size
@@ -96,6 +97,10 @@ class Tagger:
         self._mention_types = np.array([types.index(tag_type(t)) + 1 if t != "O" else 0 for t in self.out_labels])
         # the weight of document consistency at decode time (nn/consistency.py); a CRF's only: 0 otherwise
         self.consistency = float(meta.get("consistency", 0.0)) if self.spec.loss == "crf" else 0.0
+        # name propagation at decode time (nn/propagation.py): a multi-class model's, for a type it has
+        entity = meta.get("name_propagation")
+        self._propagation = NamePropagation(self.labels, self.out_labels, self._to_out, self.scheme, entity) \
+            if entity and self.spec.task != "binary" and entity in types else None
 
     @classmethod
     def load(cls, source: str | Path | bytes) -> Tagger:
@@ -201,10 +206,11 @@ class Tagger:
         """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
         if enc.mention_group is not None:                        # two passes (features/mentions.py)
             enc = self._second_pass(enc)
-        out = np.empty(len(enc.words), dtype=np.int64)
+        paths = np.empty(len(enc.words), dtype=np.int64)
         for s, e, a, b, S, _ in self._scored_chunks(enc):
-            out[a:b] = self._decode(S, enc.lengths[s:e])
-        return out
+            paths[a:b] = self._paths(S, enc.lengths[s:e])
+        paths = self._propagated(paths, enc)
+        return paths if self._to_out is None else self._to_out[paths]
 
     def predict_ids_scored(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Like `predict_ids`, plus every entity (conlleval's chunks of the output, in order) as flat token
@@ -213,24 +219,47 @@ class Tagger:
             enc = self._second_pass(enc)
         out = np.empty(len(enc.words), dtype=np.int64)
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for s, e, a, b, S, S_own in self._scored_chunks(enc):
-            lengths = enc.lengths[s:e]
-            paths = self._paths(S, lengths)
-            out[a:b] = paths if self._to_out is None else self._to_out[paths]
-            starts, ends = find_spans(out[a:b], lengths, self.out_labels)
-            if self.spec.task == "binary":
-                p = binary_span_scores(S, lengths, starts, ends)
-            else:
-                crf = (self._params["A"], self._params["A_start"], self._params["A_end"]) \
-                    if self.spec.loss == "crf" else None
-                masks = self._masks if crf is not None and self.decoding == "viterbi" else None
-                p = span_scores(S_own, lengths, paths, starts, ends, labels=self.labels, scheme=self.scheme,
-                                crf=crf, masks=masks)
-            found.append((starts + a, ends + a, p))
+        if self._propagation is None:                            # chunk by chunk
+            for s, e, a, b, S, S_own in self._scored_chunks(enc):
+                paths = self._paths(S, enc.lengths[s:e])
+                out[a:b] = paths if self._to_out is None else self._to_out[paths]
+                found.append(self._entities(S, S_own, enc.lengths[s:e], paths, out[a:b], a))
+        else:                                                    # every path first: names cross chunks
+            paths = np.empty(len(enc.words), dtype=np.int64)
+            chunks = []
+            for s, e, a, b, S, S_own in self._scored_chunks(enc):
+                paths[a:b] = self._paths(S, enc.lengths[s:e])
+                chunks.append((s, e, a, b, S, S_own))
+            paths = self._propagated(paths, enc)
+            out[:] = paths if self._to_out is None else self._to_out[paths]
+            found = [self._entities(S, S_own, enc.lengths[s:e], paths[a:b], out[a:b], a)
+                     for s, e, a, b, S, S_own in chunks]
         if not found:
             return out, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))
         return out, starts, ends, probs
+
+    def _entities(self, S: np.ndarray, S_own: np.ndarray, lengths: np.ndarray, paths: np.ndarray, out: np.ndarray,
+                  a: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entities of one chunk of whole sentences (first token `a`): flat (starts, ends exclusive) and their
+        probabilities, from its decoded `paths` (the model's labels) and `out` (output ids)."""
+        starts, ends = find_spans(out, lengths, self.out_labels)
+        if self.spec.task == "binary":
+            p = binary_span_scores(S, lengths, starts, ends)
+        else:
+            crf = (self._params["A"], self._params["A_start"], self._params["A_end"]) \
+                if self.spec.loss == "crf" else None
+            masks = self._masks if crf is not None and self.decoding == "viterbi" else None
+            p = span_scores(S_own, lengths, paths, starts, ends, labels=self.labels, scheme=self.scheme,
+                            crf=crf, masks=masks)
+        return starts + a, ends + a, p
+
+    def _propagated(self, paths: np.ndarray, enc: Encoded) -> np.ndarray:
+        """Decoded paths (N,) with name propagation applied across each document (nn/propagation.py)."""
+        if self._propagation is None or enc.docs is None or enc.word_keys is None:
+            return paths
+        cases = None if enc.cases is None else enc.cases[:, self.spec.window]
+        return self._propagation.apply(paths, enc.lengths, enc.docs, enc.word_keys, cases)
 
     def _scored_chunks(self, enc: Encoded) -> Iterator[tuple[int, int, int, int, np.ndarray, np.ndarray]]:
         """(first sentence, end sentence, first token, end token, scores to decode, the network's own scores) of

@@ -51,6 +51,7 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         "tag_scheme": meta.get("tag_scheme", "IOB2"),
         "decode": meta.get("decode", "viterbi"),
         "consistency": meta.get("consistency", 0.0),
+        "name_propagation": meta.get("name_propagation"),
         "labels": meta["labels"],
         "vocab_size": vocab_rows(meta["vocab"]),
         "fallback_rows": meta["vocab"].get("fallback_rows", 0),
@@ -77,7 +78,8 @@ def print_info(info: dict[str, Any], console: Console) -> None:
                  f"{info['ner_version']}" if size is not None else "?"),
         ("task", f"{info['task']}" + (f" (target {info['target']})" if info["target"] else "")),
         ("loss", f"{info['loss']}, decode {info['decode']}, tags {info['tag_scheme']}"
-                 + (f", document consistency {info['consistency']:g}" if info["consistency"] else "")),
+                 + (f", document consistency {info['consistency']:g}" if info["consistency"] else "")
+                 + (f", name propagation {info['name_propagation']}" if info.get("name_propagation") else "")),
         ("network", f"window {info['window']}, x = {s['input']}, hidden {s['hidden']} {info['activation']}, "
                     f"{s['classes']} outputs"),
         ("features", ", ".join(info["features"])),

@@ -620,6 +620,10 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
     weight = meta.get("consistency", 0.0)
     if not (isinstance(weight, int | float) and not isinstance(weight, bool) and 0 <= weight <= 100):
         return f"consistency is {excerpt(weight)}, expected a number from 0 to 100"
+    entity = meta.get("name_propagation")
+    single = ("S-" if meta.get("tag_scheme") == "IOBES" else "B-") + str(entity)
+    if entity is not None and (not isinstance(entity, str) or spec.task == "binary" or single not in labels):
+        return f"name_propagation is {excerpt(entity)}, expected null or an entity type of a multi-class model's labels"
     target = meta.get("target")
     if spec.task == "binary" and (not isinstance(target, str) or not target):
         return f"a binary model needs a target entity type, got {excerpt(target)}"
