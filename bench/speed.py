@@ -326,8 +326,8 @@ t = Tagger.load(model)
 with open(text, encoding="utf-8") as f:
     lines = [line.rstrip("\n") for _, line in zip(range(n_lines), f)]
 scored = wants_scores(fmt)                          # jsonl and html show each entity's probability
-cpu = dict.fromkeys(["tokenize", "featurize", "score", "consistency", "decode"] + ["entity scores"] * scored
-                   + ["render"], 0.0)
+cpu = dict.fromkeys(["tokenize", "featurize", "score", "consistency", "decode", "propagation"]
+                   + ["entity scores"] * scored + ["render"], 0.0)
 P = t._params                              # not `params`: E stays lazy (rows dequantised as read), as in ner tag
 crf = (P["A"], P["A_start"], P["A_end"]) if t.spec.loss == "crf" else None
 masks = t._masks if crf is not None and t.decoding == "viterbi" else None
@@ -339,7 +339,7 @@ for rep in range(repeats):
         c1 = clock(); docs = line_documents(batch)[chunk.counts > 0]
         enc = t.featurizer.encode_flat(chunk.tokens, lengths, docs=docs)
         cpu["tokenize"] += c1 - c0; cpu["featurize"] += clock() - c1
-        ids, probs, typed, parts = np.empty(len(enc.words), dtype=np.int64), [], t._typed_chunks(enc), []
+        probs, typed, parts = [], t._typed_chunks(enc), []
         while True:                                 # each chunk scored before the next one's types (as the tagger does)
             c2 = clock(); item = next(typed, None); cpu["score"] += clock() - c2
             if item is None:
@@ -349,15 +349,19 @@ for rep in range(repeats):
         c3 = clock()                                # document consistency (Tagger._scored_chunks)
         adjusted = t.document_scores(enc, parts) if t.consistency else [S for *_, S in parts]
         cpu["consistency"] += clock() - c3
+        paths = np.empty(len(enc.words), dtype=np.int64)
+        c4 = clock()
         for (s, e, lo, hi, S), S_dec in zip(parts, adjusted):
-            c4 = clock()
-            paths = t._paths(S_dec, enc.lengths[s:e]); ids[lo:hi] = t._to_out[paths]; c5 = clock()
-            cpu["decode"] += c5 - c4
-            if scored:
+            paths[lo:hi] = t._paths(S_dec, enc.lengths[s:e])
+        c5 = clock(); cpu["decode"] += c5 - c4
+        paths = t._propagated(paths, enc); ids = t._to_out[paths]       # name propagation (Tagger.predict_ids)
+        c6 = clock(); cpu["propagation"] += c6 - c5
+        if scored:
+            for s, e, lo, hi, S in parts:
                 starts, ends = find_spans(ids[lo:hi], enc.lengths[s:e], t.out_labels)
-                probs.append(span_scores(S, enc.lengths[s:e], paths, starts, ends, labels=t.labels, scheme=t.scheme,
-                                         crf=crf, masks=masks))
-                cpu["entity scores"] += clock() - c5
+                probs.append(span_scores(S, enc.lengths[s:e], paths[lo:hi], starts, ends, labels=t.labels,
+                                         scheme=t.scheme, crf=crf, masks=masks))
+            cpu["entity scores"] += clock() - c6
         c6 = clock()
         tagged = TaggedChunk(batch, chunk.tokens, chunk.starts, chunk.ends, chunk.counts, lengths, ids, t.out_labels,
                              np.concatenate(probs) if scored and probs else (np.zeros(0) if scored else None))

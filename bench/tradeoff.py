@@ -34,6 +34,8 @@ from bench.speed import (
 # name -> `--set` overrides on top of configs/conll2003.yaml
 VARIANTS: dict[str, list[str]] = {
     "default (configs/conll2003.yaml)": [],
+    "- name propagation (name_propagation null)": ["model.name_propagation=null"],
+    "- hyphenated compounds (compounds none)": ["model.compounds=none"],
     "- document consistency (consistency 0)": ["model.consistency=0"],
     "+ doc_dim 8 (casing elsewhere in the document)": ["model.doc_dim=8"],
     "+ gazetteers, 5 lists (gaz_dim 8)": ["model.gazetteers=city,country,region,first,last", "model.gaz_dim=8"],
