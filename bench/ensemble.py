@@ -35,7 +35,8 @@ def raw_scores(tagger: Tagger, enc):
 
 
 def decode(tagger: Tagger, enc, chunks, lam: float):
-    """Flat output ids: consistency (weight lam, tagger's params for the marginals) then tagger._decode."""
+    """Flat output ids: consistency (weight lam, tagger's params for the marginals), Viterbi, then the tagger's
+    name propagation."""
     old = tagger.consistency
     tagger.consistency = lam
     try:
@@ -45,10 +46,11 @@ def decode(tagger: Tagger, enc, chunks, lam: float):
             adjusted = [c[4] for c in chunks]
     finally:
         tagger.consistency = old
-    out = np.empty(len(enc.words), dtype=np.int64)
+    paths = np.empty(len(enc.words), dtype=np.int64)
     for (s, e, a, b, _), S in zip(chunks, adjusted, strict=True):
-        out[a:b] = tagger._decode(S, enc.lengths[s:e])
-    return out
+        paths[a:b] = tagger._paths(S, enc.lengths[s:e])
+    paths = tagger._propagated(paths, enc)                          # name propagation, as Tagger.predict_ids
+    return paths if tagger._to_out is None else tagger._to_out[paths]
 
 
 def f1_of(tagger: Tagger, corpus, gold, enc, ids):

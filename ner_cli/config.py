@@ -296,6 +296,9 @@ def _check_consistency(cfg: Config) -> list[str]:
         problems.append(f"model.consistency: needs model.loss: crf (its marginals), got loss {excerpt(m.loss)}")
     if m.name_propagation is not None and m.task == "binary":
         problems.append("model.name_propagation: needs the multiclass task (the binary task has one type)")
+    if m.name_propagation is not None and m.decode != "viterbi":
+        problems.append(f"model.name_propagation: needs model.decode: viterbi (valid tag sequences), got "
+                        f"{excerpt(m.decode)}")
     if m.compounds != "none" and not m.case_dim:
         problems.append(f"model.compounds: {m.compounds} needs the casing feature (model.case_dim > 0), got case_dim 0")
     return problems

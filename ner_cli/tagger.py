@@ -202,14 +202,15 @@ class Tagger:
         bounds = np.cumsum(lengths).tolist()
         return [flat[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
 
-    def predict_ids(self, enc: Encoded) -> np.ndarray:
-        """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences."""
+    def predict_ids(self, enc: Encoded, propagate: bool = True) -> np.ndarray:
+        """(N,) ids into `out_labels` for an encoded corpus, scored and decoded in chunks of whole sentences;
+        `propagate=False` leaves name propagation out (a two-pass model's first pass)."""
         if enc.mention_group is not None:                        # two passes (features/mentions.py)
             enc = self._second_pass(enc)
         paths = np.empty(len(enc.words), dtype=np.int64)
         for s, e, a, b, S, _ in self._scored_chunks(enc):
             paths[a:b] = self._paths(S, enc.lengths[s:e])
-        paths = self._propagated(paths, enc)
+        paths = self._propagated(paths, enc) if propagate else paths
         return paths if self._to_out is None else self._to_out[paths]
 
     def predict_ids_scored(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -297,7 +298,7 @@ class Tagger:
 
     def _second_pass(self, enc: Encoded) -> Encoded:
         """`enc` with the "other mentions" ids of pass 1's tags (pass 1: the same network, those ids blank)."""
-        first = self.predict_ids(replace(enc, mention_group=None))
+        first = self.predict_ids(replace(enc, mention_group=None), propagate=False)
         return with_first_pass(enc, first, self._mention_types, self._n_types, self.spec.window)
 
     def _typed_chunks(self, enc: Encoded):

@@ -176,3 +176,42 @@ def test_config_and_model_file_refuse_a_bad_type(propagating_model):
         meta["name_propagation"] = bad
         with pytest.raises(ModelFileError, match="name_propagation"):
             Tagger.load(model_bytes(dict(t.params), meta))
+
+
+def test_a_capitalised_compound_surname_counts_as_capitalised():
+    from ner_cli.features.casing import COMPOUND_CAPITALISED, COMPOUND_LOWER
+
+    words = [["Andrew", "Lloyd-Webber", "spoke"], ["Lloyd-Webber", "left", "lloyd-webber"]]
+    tags = [["B-PER", "I-PER", "O"], ["O", "O", "O"]]
+    cases = [[INITCAP, COMPOUND_CAPITALISED, LOWER], [COMPOUND_CAPITALISED, LOWER, COMPOUND_LOWER]]
+    assert run(tags, words, [0, 0], cases)[1] == ["B-PER", "O", "O"]
+
+
+def test_argmax_decoding_is_refused():
+    from ner_cli.config import build_config
+    from ner_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.name_propagation: needs model.decode: viterbi"):
+        build_config({"model": {"decode": "argmax", "name_propagation": "PER"}})
+
+
+def test_a_two_pass_model_keeps_its_longer_entities(tmp_path):
+    """The first pass's tags feed the second without propagation, so only one-token entities can change."""
+    from ner_cli.config import build_config
+    from ner_cli.io.dataset import read_corpus
+    from ner_cli.tagger import Tagger
+    from ner_cli.train import train
+
+    out = tmp_path / "two_pass.npz"
+    train(build_config({"data": {"train": str(SAMPLE / "train.txt"), "dev": str(SAMPLE / "dev.txt")},
+                        "model": {"hidden": 16, "case_dim": 4, "loss": "crf", "mention_dim": 4,
+                                  "name_propagation": "PER"},
+                        "train": {"epochs": 2, "lr": 0.005, "seed": 1}, "output": {"path": str(out)}}))
+    tagger = Tagger.load(out)
+    plain = Tagger(tagger.params, {**tagger.meta, "name_propagation": None})
+    words = read_corpus(SAMPLE / "dev.txt").words
+    docs = [i // 8 for i in range(len(words))]
+    with_it, without = tagger.predict(words, docs), plain.predict(words, docs)
+    assert reference(words, without, docs) == with_it
+    for a, b in zip(with_it, without, strict=True):
+        assert [e for e in get_entities(a) if e[2] - e[1] > 1] == [e for e in get_entities(b) if e[2] - e[1] > 1]

@@ -622,8 +622,10 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         return f"consistency is {excerpt(weight)}, expected a number from 0 to 100"
     entity = meta.get("name_propagation")
     single = ("S-" if meta.get("tag_scheme") == "IOBES" else "B-") + str(entity)
-    if entity is not None and (not isinstance(entity, str) or spec.task == "binary" or single not in labels):
-        return f"name_propagation is {excerpt(entity)}, expected null or an entity type of a multi-class model's labels"
+    if entity is not None and (not isinstance(entity, str) or spec.task == "binary" or single not in labels
+                               or meta.get("decode", "viterbi") != "viterbi"):
+        return (f"name_propagation is {excerpt(entity)}, expected null or an entity type of a multi-class model's "
+                "labels, decoded with viterbi")
     target = meta.get("target")
     if spec.task == "binary" and (not isinstance(target, str) or not target):
         return f"a binary model needs a target entity type, got {excerpt(target)}"

@@ -7,10 +7,15 @@ window of 2w+1 words cannot see the full name, so the lone "Jordan" reads as the
   spans two or more tokens is a name of its document;
 - every other mention of that word in the document becomes a one-token entity of that type, if the tagger read
   it as a one-token entity of another type, or as no entity while it is written capitalised (initcap or
-  miXed, so not in a headline or a caseless document; the casing feature's own categories).
+  miXed, a hyphenated compound by its capitals; so not in a headline or a caseless document: the casing
+  feature's own categories).
 
 Entities of two or more tokens are never changed, and a one-token entity stays valid in IOB2 and IOBES alike,
-so the output remains a valid sequence. A word is the document consistency's key (`featurizer.word_keys`:
+so the output remains a valid sequence; the decoder must be Viterbi, whose sequences are valid to begin with
+(argmax can leave a stray I- tag, which this reading of entities would take for the end of a longer one). A
+two-pass model (features/mentions.py) feeds its first pass's tags to the second without propagation.
+
+A word is the document consistency's key (`featurizer.word_keys`:
 lowercased, unknown words told apart). Vectorised over the whole encoded input: no Python work per token.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features.casing import INITCAP, MIXED
+from ..features.casing import BASE_CASE, INITCAP, MIXED
 from ..tags import tag_type
 
 
@@ -55,7 +60,8 @@ class NamePropagation:
             return paths
         single_other = self.is_begin[out] & ~continues & ~self.is_entity[out]
         if cases is not None:
-            single_other |= self.is_o[out] & ((cases == INITCAP) | (cases == MIXED))
+            base = BASE_CASE[cases]                                                 # compounds by their capitals
+            single_other |= self.is_o[out] & ((base == INITCAP) | (base == MIXED))
         candidates = np.flatnonzero(single_other)
         if len(candidates) == 0:
             return paths
