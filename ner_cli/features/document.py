@@ -51,7 +51,8 @@ def caseless_documents(cases: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
 def apply_regime(cases: np.ndarray, tok_doc: np.ndarray) -> np.ndarray:
     """Casing ids (N,) with the letter tokens of caseless documents set to CASELESS (COMPOUND_CASELESS for a
     compound's category)."""
-    flat = np.isin(BASE_CASE[cases], _LETTER_CASES) & caseless_documents(cases, tok_doc)[tok_doc]
+    base = BASE_CASE[cases]
+    flat = np.isin(base, _LETTER_CASES) & caseless_documents(base, tok_doc)[tok_doc]
     return np.where(flat, np.where(cases >= COMPOUND_LOWER, COMPOUND_CASELESS, CASELESS), cases).astype(cases.dtype)
 
 

@@ -172,7 +172,9 @@ def compound_code(word: str, lookup: Callable[[str], int], by_part: bool, traine
     if parts is None:
         return lookup(word) << CASE_BITS | word_case(word)
     wid = lookup(head_part(parts)) if by_part else UNK_ID
-    return (wid if UNK_ID != wid < trained_rows else lookup(word)) << CASE_BITS | compound_case(parts)
+    if wid == UNK_ID or wid >= trained_rows:
+        wid = lookup(word)
+    return wid << CASE_BITS | compound_case(parts)
 
 
 def word_keys(ids: np.ndarray, flat: list[str], apart: np.ndarray | None = None) -> np.ndarray:

@@ -554,13 +554,13 @@ def _meta_problem(spec: ModelSpec, meta: dict[str, Any]) -> str | None:
         if not is_int(getattr(spec, key), low):
             return f"spec.{key} is {excerpt(getattr(spec, key))}, expected an integer >= {low}"
     features = meta.get("features", {})
-    if not isinstance(features, dict) or not isinstance(features.get("case_regime", False), bool) \
-            or features.get("compounds", "none") not in COMPOUNDS:
+    compounds = features.get("compounds", "none") if isinstance(features, dict) else None
+    if compounds not in COMPOUNDS or not isinstance(features.get("case_regime", False), bool):
         return (f"features must be {{'case_regime': true or false, 'compounds': {' or '.join(COMPOUNDS)}}}, got "
                 f"{excerpt(features)}")
-    if features.get("compounds", "none") != "none" and not spec.case_dim:
-        return f"features.compounds is {features['compounds']} but the model has no casing feature (case_dim 0)"
-    n_cases = case_rows(features.get("case_regime", False), features.get("compounds", "none"))
+    if compounds != "none" and not spec.case_dim:
+        return f"features.compounds is {compounds} but the model has no casing feature (case_dim 0)"
+    n_cases = case_rows(features.get("case_regime", False), compounds)
     if spec.case_dim and spec.n_cases != n_cases:       # casing ids run over every category the featurizer gives (T4)
         return f"spec.n_cases is {spec.n_cases}, expected {n_cases} (one row of K per casing category)"
     if spec.suffix_dim and spec.n_suffixes < 2:                   # rows 0 and 1 are padding and unknown

@@ -52,9 +52,9 @@ class NamePropagation:
         out = paths if self.to_out is None else self.to_out[paths]                 # IOB2 ids
         last = np.zeros(N, dtype=bool)
         last[np.cumsum(lengths[lengths > 0]) - 1] = True                            # a sentence's last token
-        continues = np.zeros(N, dtype=bool)                                          # the next token is I- of it
-        continues[:-1] = self.is_inside[out[1:]] & ~last[:-1]
         inside = self.is_inside[out]
+        continues = np.zeros(N, dtype=bool)                                          # the next token is I- of it
+        continues[:-1] = inside[1:] & ~last[:-1]
         names = inside & self.is_entity[out] & ~continues                           # end of a 2+ token entity
         if not names.any():
             return paths
