@@ -253,3 +253,63 @@ def test_both_paths_are_stable_on_a_100k_token_sentence(monkeypatch) -> None:
     assert loss == pytest.approx(loss_log, rel=1e-5)
     for g, g_log in zip(grads, grads_log, strict=True):
         np.testing.assert_allclose(g, g_log, atol=1e-5 * T)     # dA: float32 sums of 100k marginals each
+
+
+def two_loop_tables(S, lengths, trans, start, end):
+    """The scaled recursions written as two loops, one sentence set at a time (the code before the stacked
+    loop): the forward loop over the n_t sentences still running at t, then the backward one. a is 0 and b the
+    end vector past a sentence's end."""
+    B, T, C = S.shape
+    order = np.argsort(-lengths, kind="stable")
+    lens = lengths[order]
+    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1)
+    P = np.exp(S[order] - S[order].max(axis=2)[:, :, None])
+    Et = np.exp(trans - trans.max())
+    a, c = np.zeros_like(S), np.ones((B, T), dtype=S.dtype)
+    first = np.exp(start - start.max()) * P[:, 0]
+    c[:, 0] = first.sum(axis=1)
+    a[:, 0] = first / c[:, 0, None]
+    for t in range(1, T):
+        n = running[t]
+        new = (a[:n, t - 1] @ Et) * P[:n, t]
+        c[:n, t] = new.sum(axis=1)
+        a[:n, t] = new / c[:n, t, None]
+    exp_end = np.exp(end - end.max())
+    b = np.empty_like(S)
+    b[:] = exp_end / exp_end.sum()
+    for t in range(T - 2, -1, -1):
+        n = running[t + 1]
+        if n:
+            new = (P[:n, t + 1] * b[:n, t + 1]) @ Et.T
+            b[:n, t] = new / new.sum(axis=1, keepdims=True)
+    inv = np.argsort(order, kind="stable")
+    return a[inv], b[inv], P[inv], c[inv]
+
+
+@pytest.mark.parametrize("lengths", [[13, 4, 9, 13, 1], [20, 3, 7], [6], [11, 10, 0, 2], [1, 1, 1], [30] + [2] * 15])
+def test_stacked_recursions_equal_two_loops_bit_for_bit(lengths) -> None:
+    """The one-loop forward-backward (both directions stacked in one product a step) gives exactly the tables
+    of the two loops, so that training with it follows the same trajectory, float32 as in training. Lengths
+    cover a unique longest sentence (a one-row product: numpy's gemv), ties, one sentence and empty ones."""
+    from ner_cli.nn.crf import _scaled_tables, constrained
+
+    rng = np.random.default_rng(len(lengths))
+    lengths = np.array(lengths)
+    B, T, C = len(lengths), int(lengths.max()), 9
+    mask = lengths_to_mask(lengths, T)
+    S = np.where(mask[:, :, None], rng.normal(0, 3, (B, T, C)), 0).astype(np.float32)
+    A = rng.normal(0, 1, (C, C)).astype(np.float32)
+    trans, start, end = constrained(A, A[0] * 0.5, A[1] * 0.3, None, None, None, C, np.float32)
+    log_z, (a, b, P, Et) = _scaled_tables(S, mask, lengths, trans, start, end)
+    a2, b2, P2, c2 = two_loop_tables(S, lengths, trans, start, end)
+    np.testing.assert_array_equal(P, P2)
+    np.testing.assert_array_equal(a[mask], a2[mask])
+    np.testing.assert_array_equal(b[mask], b2[mask])
+    log_c = np.log(c2).sum(axis=1, dtype=np.float64)                  # log Z from the two loops' scales
+    m_S = (S.max(axis=2) * mask).sum(axis=1, dtype=np.float64)
+    has = lengths > 0
+    last = np.ones(B, np.float32)
+    last[has] = a2[np.flatnonzero(has), lengths[has] - 1] @ np.exp(end - end.max())
+    top, s_top, e_top = float(trans.max()), float(start.max()), float(end.max())
+    expected = log_c + m_S + top * np.maximum(lengths - 1, 0) + s_top + np.log(last).astype(np.float64) + e_top
+    np.testing.assert_array_equal(log_z, np.where(lengths > 0, expected, 0))

@@ -204,60 +204,68 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
 
     a_1 ∝ exp(start) ∘ P_1,  a_t ∝ (a_{t-1} @ Et) ∘ P_t,  each row scaled to sum 1 by c_t, so
     log Z = Σ_t log c_t + (the maxima taken out of S and A) + log Σ_j a_L[j] exp(end[j]).
-    b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). One (B, C) @ (C, C) product, a product and a sum per
-    step instead of log space's max, exp and log. Returns None if a normaliser underflows (then use log space,
-    whose rows are rescaled too, so both paths hold at any length). log Z is float64.
+    b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ from b_L ∝ exp(end). Returns None if a normaliser underflows (then use log
+    space, whose rows are rescaled too, so both paths hold at any length). log Z is float64.
+
+    Both recursions run in one loop, side by side in a (2, B, C) array per step: the forward one at position r,
+    the backward one at position len - 1 - r of each sentence (so it starts at r = 0 for every sentence). A step
+    is one stacked product with [Et; Etᵀ], a product with P, a sum and a division for both: half the numpy calls
+    of two loops. Rows past a sentence's end hold values that nothing reads.
     """
     B, T, C = S.shape
     if T == 0 or B == 0:
         return None
-    order = np.argsort(-lengths, kind="stable")                    # longest first: step t touches rows [:n_t]
-    lens = lengths[order]
-    running = (lens[None, :] > np.arange(T)[:, None]).sum(axis=1)  # (T,) n_t = #{b: len_b > t}
-    S_o = S[order]
-    m_S = S_o.max(axis=2)                                          # (B, T)
-    P = np.exp(S_o - m_S[:, :, None])                              # (B, T, C), max 1 per row
+    dtype = S.dtype
+    m_S = S.max(axis=2)                                            # (B, T)
+    P = np.exp(S - m_S[:, :, None])                                # (B, T, C), max 1 per row
     top = float(trans.max())
     Et = np.exp(trans - top)                                       # (C, C)
     s_top, e_top = float(start.max()), float(end.max())
-    a = np.zeros_like(S)
-    c = np.ones((B, T), dtype=S.dtype)                             # c[b, t]: the scale of row t (1 past the end)
+    exp_end = np.exp(end - e_top)
+    rows = np.arange(B)[:, None]
+    from_end = np.maximum(lengths[:, None] - 1 - np.arange(T), 0)  # (B, T): position len - 1 - r (0 past the start)
+    after = np.ones((T, 2, B, C), dtype=dtype)                     # step r multiplies the product by [P_r; 1] ...
+    after[:, 0] = P.transpose(1, 0, 2)
+    before = np.ones((T, 2, B, C), dtype=dtype)                    # ... and the next product's input by [1; P]
+    before[:, 1] = P[rows, from_end].transpose(1, 0, 2)
+    tables = np.empty((T, 2, B, C), dtype=dtype)                   # [a_r; b_{len-1-r}], rows summing to 1
+    inputs = np.empty((T, 2, B, C), dtype=dtype)                   # [a_r; P ∘ b]: the next step's product input
+    scales = np.ones((T, 2, B), dtype=dtype)                       # [c_r; the backward row's normaliser]
     first = np.exp(start - s_top) * P[:, 0]
-    c[:, 0] = first.sum(axis=1)
-    a[:, 0] = first / c[:, 0, None]
+    scales[0, 0] = first.sum(axis=1)
+    tables[0, 0] = first / scales[0, 0, :, None]
+    tables[0, 1] = exp_end / exp_end.sum()                         # b at each sentence's last position
+    np.multiply(tables[0], before[0], out=inputs[0])
+    Ets = np.stack([Et, Et.T])                                     # (2, C, C)
+    # Steps where only the longest sentence has a backward row left: numpy multiplies a one-row matrix by a
+    # transposed one with gemv, which rounds differently from gemm. That row gets the one-row product itself,
+    # so that the tables are bit for bit those of one sentence at a time (and training keeps its trajectory).
+    longest = int(np.argmax(lengths))
+    solo = int(lengths[longest]) - (int(np.partition(lengths, -2)[-2]) if B > 1 else 0)
+    Et_T = Et.T
     with np.errstate(divide="ignore", invalid="ignore"):           # c = 0 is caught just below
-        for t in range(1, T):
-            n = running[t]
-            if n == 0:
-                break
-            new = (a[:n, t - 1] @ Et) * P[:n, t]                   # (n, C)  a_t ∝ (a_{t-1} @ Et) ∘ P_t
-            c[:n, t] = new.sum(axis=1)
-            a[:n, t] = new / c[:n, t, None]
+        for r in range(1, T):
+            new = np.matmul(inputs[r - 1], Ets, out=tables[r])     # [a_{r-1} @ Et; (P ∘ b) @ Etᵀ]
+            if r <= solo:
+                new[1, longest:longest + 1] = inputs[r - 1, 1, longest:longest + 1] @ Et_T
+            new *= after[r]                                        # a_r ∝ (a_{r-1} @ Et) ∘ P_r
+            c = np.add.reduce(new, axis=2, out=scales[r])
+            new /= c[:, :, None]                                   # [a_r; b_{len-1-r}] each sum to 1
+            np.multiply(new, before[r], out=inputs[r])             # [a_r; P_{len-1-r} ∘ b_{len-1-r}]
+    valid = np.arange(T)[None, :] < lengths[:, None]               # (B, T)
+    c = np.where(valid, scales[:, 0].T, 1)                         # (B, T) c[b, t]: 1 past the end
     if not (c > 0).all():
         return None
-    has = lens > 0
-    exp_end = np.exp(end - e_top)
-    last = np.ones(B, dtype=S.dtype)
-    last[has] = a[np.flatnonzero(has), lens[has] - 1] @ exp_end     # Σ_j a_L[j] exp(end[j] - max end)
+    has = lengths > 0
+    a = tables[:, 0].transpose(1, 0, 2)                            # (B, T, C)
+    b = tables[:, 1].transpose(1, 0, 2)[rows, from_end]            # (B, T, C) back in reading order
+    last = np.ones(B, dtype=dtype)
+    last[has] = a[np.flatnonzero(has), lengths[has] - 1] @ exp_end  # Σ_j a_L[j] exp(end[j] - max end)
     if not (last > 0).all():
         return None
-    valid = np.arange(T)[None, :] < lens[:, None]
     f8 = np.float64                                                # log Z summed in float64 at any length
     log_z = np.where(has, np.log(c).sum(axis=1, dtype=f8) + (m_S * valid).sum(axis=1, dtype=f8)
-                     + top * np.maximum(lens - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
-    b = np.empty_like(S)
-    b[:] = exp_end / exp_end.sum()                                 # b_t for t >= len - 1
-    Et_T = Et.T
-    for t in range(T - 2, -1, -1):
-        n = running[t + 1]                                         # sentences with a token after t
-        if n == 0:
-            continue
-        new = (P[:n, t + 1] * b[:n, t + 1]) @ Et_T                 # (n, C)  b_t ∝ (P_{t+1} ∘ b_{t+1}) @ Etᵀ
-        b[:n, t] = new / new.sum(axis=1, keepdims=True)
-    inv = np.empty_like(order)
-    inv[order] = np.arange(B)
-    a, b, P = a[inv], b[inv], P[inv]
-    log_z = log_z[inv]
+                     + top * np.maximum(lengths - 1, 0) + s_top + np.log(last).astype(f8) + e_top, 0)
     return log_z, (a, b, P, Et)
 
 
