@@ -30,7 +30,7 @@ def final_params(cfg, threads: int) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("loss", ["crf", "softmax"])
 def test_helper_thread_gives_identical_weights(loss):
-    """Masks drawn a batch ahead and δᵀx in another thread: bit-identical to one thread."""
+    """Masks drawn a batch ahead, δᵀx and W's optimiser update in another thread: bit-identical to one thread."""
     one, two = final_params(sample_config(loss=loss), 1), final_params(sample_config(loss=loss), 2)
     assert one.keys() == two.keys()
     for k in one:
@@ -103,3 +103,24 @@ def test_free_drops_the_moments():
     opt.free()
     assert set(opt.state()) == {"t"}
     opt.step(params, {"W": np.ones((3, 3), np.float32)})           # still usable afterwards
+
+
+def test_step_updates_w_aside_and_its_future_says_when():
+    """`Optimizer.step` with a helper updates the largest dense parameter in the helper's thread: once the Future
+    is done, every parameter is what the inline step gives."""
+    rng = np.random.default_rng(2)
+    start = {"W": rng.normal(size=(50, 80)).astype(np.float32), "b": rng.normal(size=50).astype(np.float32),
+             "E": rng.normal(size=(10, 4)).astype(np.float32)}
+    inline, aside = ({k: v.copy() for k, v in start.items()} for _ in range(2))
+    opt_inline, opt_aside = Adam(0.01), Adam(0.01)
+    helper = Helper(2)
+    try:
+        for _ in range(3):
+            grads = {"W": rng.normal(size=(50, 80)).astype(np.float32), "b": rng.normal(size=50).astype(np.float32),
+                     "E": RowGrad(np.array([2, 3]), rng.normal(size=(2, 4)).astype(np.float32), (10, 4))}
+            assert opt_inline.step(inline, grads).done()
+            opt_aside.step(aside, grads, helper).result()
+    finally:
+        helper.close()
+    for k in start:
+        np.testing.assert_array_equal(inline[k], aside[k], err_msg=k)

@@ -1,11 +1,12 @@
 """One helper thread for training: a second core's worth of work without a second BLAS thread.
 
 numpy releases the GIL inside matrix products, ufunc loops and the random generator's fills, so while the main
-thread runs a step, a helper thread can draw the next batch's dropout masks or compute ∂J/∂W = δᵀx beside
-∂J/∂x = Wᵀδ. A second OpenBLAS thread would split each product too, but it spins while it waits: with the other
-core busy (other processes on a 2-core machine) one 230 x 290 x 300 product took 10 ms with 2 BLAS threads
-against 0.6 ms with one. A helper thread that finds the core busy just waits its turn. The results do not
-depend on the thread count: the same operations run on the same arrays, only on another core.
+thread runs a step, a helper thread can draw the next batch's dropout masks, compute ∂J/∂W = δᵀx beside ∂J/∂x =
+Wᵀδ, or apply the optimiser's update to W while the other parameters are updated. A second OpenBLAS thread would
+split each product too, but it spins while it waits: with the other core busy (other processes on a 2-core machine)
+one 230 x 290 x 300 product took 10 ms with 2 BLAS threads against 0.6 ms with one. A helper thread that finds the
+core busy just waits its turn. The results do not depend on the thread count: the same operations run on the same
+arrays, only on another core.
 """
 
 from __future__ import annotations

@@ -7,11 +7,16 @@ For Adam this is the "lazy" variant: the moment estimates of a row move only whe
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
+from .helper import INLINE, Helper
 from .model import Params, RowGrad
+
+DONE: Future = Future()          # what `step` returns when nothing runs aside
+DONE.set_result(None)
 
 
 class Optimizer:
@@ -22,14 +27,25 @@ class Optimizer:
         self.lr_scale = lr_scale or {}
         self.t = 0
 
-    def step(self, params: Params, grads: dict[str, Any]) -> None:
+    def step(self, params: Params, grads: dict[str, Any], helper: Helper = INLINE) -> Future:
+        """Update every parameter from its gradient. The largest dense one (W) is updated in `helper`'s thread
+        while the others are updated here (its dozen passes over 87k floats release the GIL): the Future is done
+        when W is, and must be waited for before the parameters are read again or the next step."""
         self.t += 1
+        dense = [name for name, g in grads.items() if not isinstance(g, RowGrad)]
+        aside = max(dense, key=lambda name: grads[name].size, default=None)
+        done = helper.submit(self._apply, aside, params[aside], grads[aside]) if aside is not None else DONE
         for name, g in grads.items():
-            lr = self.lr * self.lr_scale.get(name, 1.0)
-            if isinstance(g, RowGrad):
-                self._update(name, params[name], g.values, g.rows, lr)
-            else:
-                self._update(name, params[name], g, None, lr)
+            if name != aside:
+                self._apply(name, params[name], g)
+        return done
+
+    def _apply(self, name: str, p: np.ndarray, g: np.ndarray | RowGrad) -> None:
+        lr = self.lr * self.lr_scale.get(name, 1.0)
+        if isinstance(g, RowGrad):
+            self._update(name, p, g.values, g.rows, lr)
+        else:
+            self._update(name, p, g, None, lr)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray, rows: np.ndarray | None, lr: float) -> None:
         raise NotImplementedError
