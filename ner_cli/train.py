@@ -154,25 +154,20 @@ class Trainer:
         parts = batches(len(enc.lengths), self.cfg.train.batch_size, self.rng)
         total = 0.0
         masks = self._draw_masks(parts, 0)
-        updated = None                                             # the last step's update of W (Optimizer.step)
         for i, ids in enumerate(parts):
             batch = make_batch(enc, ids, self._starts)
             if self.rare is not None:
                 batch.words = self._drop_rare_words(batch.words, batch.lengths)
             noise = masks.result() if masks else None
             masks = self._draw_masks(parts, i + 1)                 # the next batch's, while this one runs
-            if updated is not None:
-                updated.result()
             with np.errstate(over="ignore", invalid="ignore"):       # a diverging run is reported just below
                 loss, cache = forward(self.params, spec, batch, self.rng, noise)
             if not np.isfinite(loss):
                 raise TrainingDiverged(f"the training loss became {loss} in epoch {self.epoch}, batch {i + 1}",
                                        hint=self._divergence_hint())
-            updated = self.optimizer.step(self.params, backward(self.params, spec, cache, self.helper), self.helper)
+            self.optimizer.step(self.params, backward(self.params, spec, cache, self.helper), self.helper)
             total += loss
             yield Step(self.epoch, i + 1, len(parts), loss)
-        if updated is not None:
-            updated.result()
         bad = [k for k, p in self.params.items() if not np.isfinite(p).all()]
         if bad:                      # a finite loss, then an update to inf/NaN: never save (or score) such a model
             raise TrainingDiverged(f"parameters {', '.join(bad)} became NaN or infinite in epoch {self.epoch}",

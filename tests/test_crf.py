@@ -289,8 +289,9 @@ def two_loop_tables(S, lengths, trans, start, end):
 @pytest.mark.parametrize("lengths", [[13, 4, 9, 13, 1], [20, 3, 7], [6], [11, 10, 0, 2], [1, 1, 1], [30] + [2] * 15])
 def test_stacked_recursions_equal_two_loops_bit_for_bit(lengths) -> None:
     """The one-loop forward-backward (both directions stacked in one product a step) gives exactly the tables
-    of the two loops, so that training with it follows the same trajectory, float32 as in training. Lengths
-    cover a unique longest sentence (a one-row product: numpy's gemv), ties, one sentence and empty ones."""
+    of the two loops for the default model's shape (9 tags, float32), so that its training follows the same
+    trajectory. Lengths cover a unique longest sentence (a one-row product: numpy's gemv), ties, one sentence
+    and empty ones."""
     from ner_cli.nn.crf import _scaled_tables, constrained
 
     rng = np.random.default_rng(len(lengths))
@@ -313,3 +314,18 @@ def test_stacked_recursions_equal_two_loops_bit_for_bit(lengths) -> None:
     top, s_top, e_top = float(trans.max()), float(start.max()), float(end.max())
     expected = log_c + m_S + top * np.maximum(lengths - 1, 0) + s_top + np.log(last).astype(np.float64) + e_top
     np.testing.assert_array_equal(log_z, np.where(lengths > 0, expected, 0))
+
+
+def test_an_underflowing_backward_normaliser_falls_back_to_log_space() -> None:
+    """A helper's attack: a backward row whose sum underflows (a subnormal exp(A), scores 200 apart) gave NaN
+    gradients on the scaled path; it now takes the log-space path, as a forward underflow did."""
+    S = np.zeros((1, 3, 2), np.float32)
+    S[0, 1, 0] = S[0, 2, 1] = -200
+    A = np.array([[0, 0], [-90, -14]], np.float32)
+    allowed, end_ok = np.array([[True, False], [True, True]]), np.array([True, False])
+    zero = np.zeros(2, np.float32)
+    loss, cache = crf_nll(S, np.array([[1, 1, 0]]), np.ones((1, 3), bool), A, zero, zero, allowed=allowed,
+                          end_ok=end_ok)
+    assert cache.scaled is None
+    assert loss == pytest.approx(2.6635, abs=1e-3)
+    assert all(np.isfinite(g).all() for g in crf_backward(cache))

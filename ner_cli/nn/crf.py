@@ -237,9 +237,11 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
     tables[0, 1] = exp_end / exp_end.sum()                         # b at each sentence's last position
     np.multiply(tables[0], before[0], out=inputs[0])
     Ets = np.stack([Et, Et.T])                                     # (2, C, C)
-    # Steps where only the longest sentence has a backward row left: numpy multiplies a one-row matrix by a
-    # transposed one with gemv, which rounds differently from gemm. That row gets the one-row product itself,
-    # so that the tables are bit for bit those of one sentence at a time (and training keeps its trajectory).
+    # Steps where only the longest sentence has a backward row left: the two-loop version multiplied a one-row
+    # matrix by a transposed one there, which numpy does with gemv, rounding differently from gemm. That row gets
+    # the one-row product itself, so that for the default model (9 tags, float32) the tables are bit for bit the
+    # two loops' (a test checks) and training keeps its trajectory. With other shapes or float64, BLAS rounds some
+    # products differently by their row count or order: results can differ in the last bit.
     longest = int(np.argmax(lengths))
     solo = int(lengths[longest]) - (int(np.partition(lengths, -2)[-2]) if B > 1 else 0)
     Et_T = Et.T
@@ -254,7 +256,7 @@ def _scaled_tables(S: np.ndarray, mask: np.ndarray, lengths: np.ndarray, trans: 
             np.multiply(new, before[r], out=inputs[r])             # [a_r; P_{len-1-r} ∘ b_{len-1-r}]
     valid = np.arange(T)[None, :] < lengths[:, None]               # (B, T)
     c = np.where(valid, scales[:, 0].T, 1)                         # (B, T) c[b, t]: 1 past the end
-    if not (c > 0).all():
+    if not (c > 0).all() or not (np.where(valid, scales[:, 1].T, 1) > 0).all():   # forward or backward underflow
         return None
     has = lengths > 0
     a = tables[:, 0].transpose(1, 0, 2)                            # (B, T, C)

@@ -7,16 +7,12 @@ For Adam this is the "lazy" variant: the moment estimates of a row move only whe
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
 from .helper import INLINE, Helper
 from .model import Params, RowGrad
-
-DONE: Future = Future()          # what `step` returns when nothing runs aside
-DONE.set_result(None)
 
 
 class Optimizer:
@@ -27,18 +23,19 @@ class Optimizer:
         self.lr_scale = lr_scale or {}
         self.t = 0
 
-    def step(self, params: Params, grads: dict[str, Any], helper: Helper = INLINE) -> Future:
-        """Update every parameter from its gradient. The largest dense one (W) is updated in `helper`'s thread
-        while the others are updated here (its dozen passes over 87k floats release the GIL): the Future is done
-        when W is, and must be waited for before the parameters are read again or the next step."""
+    def step(self, params: Params, grads: dict[str, Any], helper: Helper = INLINE) -> None:
+        """Update every parameter from its gradient. With a helper thread, the largest dense one (W) is updated
+        there while the others are updated here (its dozen passes over 87k floats release the GIL); every
+        parameter is final when `step` returns."""
         self.t += 1
         dense = [name for name, g in grads.items() if not isinstance(g, RowGrad)]
         aside = max(dense, key=lambda name: grads[name].size, default=None)
-        done = helper.submit(self._apply, aside, params[aside], grads[aside]) if aside is not None else DONE
+        done = helper.submit(self._apply, aside, params[aside], grads[aside]) if aside is not None else None
         for name, g in grads.items():
             if name != aside:
                 self._apply(name, params[name], g)
-        return done
+        if done is not None:
+            done.result()
 
     def _apply(self, name: str, p: np.ndarray, g: np.ndarray | RowGrad) -> None:
         lr = self.lr * self.lr_scale.get(name, 1.0)
