@@ -218,23 +218,15 @@ class Tagger:
         (starts, ends exclusive) and its probability (`ner_cli.confidence`)."""
         if enc.mention_group is not None:                        # two passes (features/mentions.py)
             enc = self._second_pass(enc)
-        out = np.empty(len(enc.words), dtype=np.int64)
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        if self._propagation is None:                            # chunk by chunk
-            for s, e, a, b, S, S_own in self._scored_chunks(enc):
-                paths = self._paths(S, enc.lengths[s:e])
-                out[a:b] = paths if self._to_out is None else self._to_out[paths]
-                found.append(self._entities(S, S_own, enc.lengths[s:e], paths, out[a:b], a))
-        else:                                                    # every path first: names cross chunks
-            paths = np.empty(len(enc.words), dtype=np.int64)
-            chunks = []
-            for s, e, a, b, S, S_own in self._scored_chunks(enc):
-                paths[a:b] = self._paths(S, enc.lengths[s:e])
-                chunks.append((s, e, a, b, S, S_own))
-            paths = self._propagated(paths, enc)
-            out[:] = paths if self._to_out is None else self._to_out[paths]
-            found = [self._entities(S, S_own, enc.lengths[s:e], paths[a:b], out[a:b], a)
-                     for s, e, a, b, S, S_own in chunks]
+        paths = np.empty(len(enc.words), dtype=np.int64)
+        chunks = []
+        for s, e, a, b, S, S_own in self._scored_chunks(enc):     # every path first: names cross chunks
+            paths[a:b] = self._paths(S, enc.lengths[s:e])
+            chunks.append((s, e, a, b, S, S_own))
+        paths = self._propagated(paths, enc)
+        out = paths if self._to_out is None else self._to_out[paths]
+        found = [self._entities(S, S_own, enc.lengths[s:e], paths[a:b], out[a:b], a)
+                 for s, e, a, b, S, S_own in chunks]
         if not found:
             return out, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         starts, ends, probs = (np.concatenate(x) for x in zip(*found, strict=True))

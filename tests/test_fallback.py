@@ -301,17 +301,3 @@ def test_int4_storage_claimed_for_the_wrong_array_is_refused(target):
             dst.writestr(name, raw)
     with pytest.raises(ModelFileError, match="not stored as"):
         load_model_arrays(out.getvalue())
-
-
-WORDS = st.text(alphabet="aZ9٣<>UNKunk-", min_size=0, max_size=5)
-
-
-@settings(max_examples=200, deadline=None)
-@given(keys=st.lists(WORDS, max_size=12), words=st.lists(WORDS, max_size=20), lowercase=st.booleans(),
-       digits=st.booleans(), tail=st.lists(WORDS.filter(bool), max_size=4))
-def test_unknown_is_lookup_reading_unk(keys, words, lowercase, digits, tail):
-    """`Vocab.unknown` (what `select_fallback` asks of GloVe's 200k words at once) agrees with `lookup`, with and
-    without a tail, for digit forms (ASCII and not) and the literal <UNK> / <unk> keys."""
-    vocab = Vocab(keys, lowercase=lowercase, digit_fallback=digits,
-                  tail=sorted_words(set(tail)) if tail else None)
-    assert vocab.unknown(words) == [vocab.lookup(w) == UNK_ID for w in words]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..io.modelfile import from_int4_rows, to_int4_rows, vocab_rows
-from .vocab import Vocab, sorted_words
+from .vocab import UNK_ID, Vocab, sorted_words
 
 MAX_BYTES = 24          # the longest fallback word, in UTF-8 bytes: the width of the sorted words array
 
@@ -48,9 +48,8 @@ def select_fallback(words: list[str], vectors: np.ndarray, vocab: Vocab, limit: 
     if limit <= 0:
         return None
     keep: dict[str, int] = {}                                      # word -> its first row in `vectors`
-    head = words[:limit]
-    for i, (w, unknown) in enumerate(zip(head, vocab.unknown(head), strict=True)):
-        if unknown and w and "\x00" not in w and len(w.encode("utf-8")) <= MAX_BYTES:
+    for i, w in enumerate(words[:limit]):
+        if w and "\x00" not in w and len(w.encode("utf-8")) <= MAX_BYTES and vocab.lookup(w) == UNK_ID:
             keep.setdefault(w, i)
     if not keep:
         return None
