@@ -24,6 +24,7 @@ import yaml
 from .errors import ConfigError, excerpt
 from .features.casing import COMPOUNDS
 from .nn.activations import ACTIVATIONS
+from .nn.crf_compiled import KERNELS
 from .nn.decode import DECODERS
 from .nn.model import LOSSES
 from .nn.optim import OPTIMIZERS
@@ -99,6 +100,8 @@ class TrainConfig:
     patience: int = 3                        # stop after this many epochs without a better dev F1 (0 = never)
     word_dropout: float = 0.0                # chance that a rare training word is read as <UNK> in a batch, so the
     rare_count: int = 1                      # <UNK> row learns what unseen words look like; rare: seen <= this often
+    kernel: str = "auto"                     # the CRF's loss in training: numba (compiled, the fast extra) | numpy |
+                                             # auto (numba when installed); the same model, rounded differently
 
 
 @dataclass
@@ -127,6 +130,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.decode": DECODERS,
     "model.compounds": COMPOUNDS,
     "train.optimizer": tuple(OPTIMIZERS),
+    "train.kernel": KERNELS,
 }
 POSITIVE = {"model.window", "model.dim", "model.hidden", "model.min_count", "model.suffix_len", "train.epochs",
             "train.batch_size", "train.lr", "train.lr_decay", "model.char_buckets", "model.char_min_n",

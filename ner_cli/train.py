@@ -31,6 +31,7 @@ from .features.vocab import UNK_ID, rare_ids
 from .features.windows import replace_tokens
 from .io.dataset import Corpus
 from .metrics import Evaluation, evaluate
+from .nn.crf_compiled import use_compiled
 from .nn.gradcheck import GradCheck
 from .nn.helper import Helper, default_threads
 from .nn.model import TABLES, Batch, ModelSpec, Params, backward, dropout_masks, forward, init_params
@@ -112,6 +113,8 @@ class Trainer:
     def __init__(self, cfg: Config, setup: Setup, threads: int = 1) -> None:
         self.cfg, self.setup = cfg, setup
         self.helper = Helper(threads)           # a second thread: the next batch's masks, δᵀx beside Wᵀδ
+        self.compiled = use_compiled(cfg.train.kernel) and setup.spec.loss == "crf"
+        setup.meta["train_kernel"] = "numba" if self.compiled else "numpy"
         self._starts = setup.train.starts
         t = cfg.train
         self.rng = np.random.default_rng(t.seed)
@@ -131,6 +134,7 @@ class Trainer:
     def from_config(cls, cfg: Config, train: Corpus | None = None, dev: Corpus | None = None,
                     threads: int = 1) -> Trainer:
         """Read the config's data (unless corpora are given) and prepare a fresh run."""
+        use_compiled(cfg.train.kernel)          # a kernel that is not installed: say so before reading anything
         if train is None:
             train, dev = read_data(cfg)
         setup = prepare(cfg, train, dev)
@@ -161,7 +165,7 @@ class Trainer:
             noise = masks.result() if masks else None
             masks = self._draw_masks(parts, i + 1)                 # the next batch's, while this one runs
             with np.errstate(over="ignore", invalid="ignore"):       # a diverging run is reported just below
-                loss, cache = forward(self.params, spec, batch, self.rng, noise)
+                loss, cache = forward(self.params, spec, batch, self.rng, noise, self.compiled)
             if not np.isfinite(loss):
                 raise TrainingDiverged(f"the training loss became {loss} in epoch {self.epoch}, batch {i + 1}",
                                        hint=self._divergence_hint())
@@ -402,4 +406,6 @@ def check_gradients(cfg: Config, *, sentences: int = 4, entries: int = 30
         for k in ("A", "A_start", "A_end"):
             params[k] = rng.normal(0, 0.5, params[k].shape)
     batch = make_batch(setup.train, np.arange(min(sentences, len(setup.train.lengths))))
-    return setup.spec, len(batch.words), gradcheck(params, setup.spec, batch, seed=cfg.train.seed, entries=entries)
+    compiled = use_compiled(cfg.train.kernel) and setup.spec.loss == "crf"
+    return setup.spec, len(batch.words), gradcheck(params, setup.spec, batch, seed=cfg.train.seed, entries=entries,
+                                                   compiled=compiled)

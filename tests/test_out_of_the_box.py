@@ -230,7 +230,7 @@ def test_builtin_model_scores_stored_equal_ner_eval_now():
 def test_readme_states_the_rebuild_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "ner train configs/conll2003.yaml --set data.test=../shared/data/conll2003/test.txt " \
-           "-o ner_cli/models/en.npz" in readme
+           "--set train.kernel=numpy -o ner_cli/models/en.npz" in readme
 
 
 def test_model_precedence(sample_model, tmp_path, monkeypatch):

@@ -462,13 +462,14 @@ def gradcheck(
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
         from ..config import check_paths, load_config
+        from ..nn.crf_compiled import use_compiled
         from ..render import gradcheck_header, gradcheck_line
         from ..train import check_gradients
 
         cfg = load_config(config, list(set_ or []))
         check_paths(cfg)
         spec, n_tokens, results = check_gradients(cfg, sentences=sentences, entries=entries)
-        print(gradcheck_header(spec, n_tokens, tolerance))
+        print(gradcheck_header(spec, n_tokens, tolerance, use_compiled(cfg.train.kernel)))
         for r in results:
             print(gradcheck_line(r, tolerance))
         ok = all(r.max_rel_error <= tolerance for r in results)

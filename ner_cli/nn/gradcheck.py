@@ -26,8 +26,9 @@ class GradCheck:
     max_abs_analytic: float
 
 
-def analytic_gradients(params: Params, spec: ModelSpec, batch: Batch, seed: int) -> dict[str, np.ndarray]:
-    _, cache = forward(params, spec, batch, np.random.default_rng(seed))
+def analytic_gradients(params: Params, spec: ModelSpec, batch: Batch, seed: int, compiled: bool = False
+                       ) -> dict[str, np.ndarray]:
+    _, cache = forward(params, spec, batch, np.random.default_rng(seed), compiled=compiled)
     grads = backward(params, spec, cache)
     return {k: g.dense() if isinstance(g, RowGrad) else g for k, g in grads.items()}
 
@@ -66,16 +67,17 @@ def _relative_error(a: float, n: float) -> float:
 
 
 def gradcheck(params: Params, spec: ModelSpec, batch: Batch, *, seed: int = 0, entries: int = 30,
-              eps: float = 1e-6) -> list[GradCheck]:
-    """Compare analytic and numeric gradients for every parameter; the params are cast to float64 first."""
+              eps: float = 1e-6, compiled: bool = False) -> list[GradCheck]:
+    """Compare analytic and numeric gradients for every parameter; the params are cast to float64 first.
+    `compiled`: the CRF's loss and gradients from its compiled loop (`forward`'s flag), numeric ones too."""
     params = {k: v.astype(np.float64) for k, v in params.items()}
-    analytic = analytic_gradients(params, spec, batch, seed)
+    analytic = analytic_gradients(params, spec, batch, seed, compiled)
     if analytic.keys() != params.keys():
         raise AssertionError(f"backward returned {sorted(analytic)}, params are {sorted(params)}")
     rng = np.random.default_rng(seed + 1)
 
     def J() -> float:
-        return forward(params, spec, batch, np.random.default_rng(seed))[0]
+        return forward(params, spec, batch, np.random.default_rng(seed), compiled=compiled)[0]
 
     results = []
     for name, p in params.items():

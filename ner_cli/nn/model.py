@@ -326,9 +326,10 @@ def _corrupt(words: np.ndarray, spec: ModelSpec, rng: np.random.Generator) -> np
 
 
 def forward(params: Params, spec: ModelSpec, batch: Batch, rng: np.random.Generator | None = None,
-            masks: Masks | None = None) -> tuple[float, dict[str, Any]]:
+            masks: Masks | None = None, compiled: bool = False) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout);
-    `masks`, when given, are the batch's dropout masks (`dropout_masks`) already drawn."""
+    `masks`, when given, are the batch's dropout masks (`dropout_masks`) already drawn; `compiled`: the CRF's
+    loss through its compiled loop (`crf_compiled`, needs numba), else numpy's."""
     ids = {field: getattr(batch, field) for _, field in TABLES}  # (B, 2w+1) ids of each lookup table
     B = len(batch.words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
@@ -357,7 +358,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch, rng: np.random.Genera
     else:
         S = h_drop @ params["U"].T + params["c"]                   # (B, C)  S = U h + c
         if spec.loss == "crf":
-            loss, dS, cache["crf_grads"] = _crf_loss(params, S, y, batch.lengths)
+            loss, dS, cache["crf_grads"] = _crf_loss(params, S, y, batch.lengths, compiled)
         else:
             loss, dS = _softmax_loss(S, y)
         ds = dS
@@ -427,16 +428,24 @@ def length_groups(lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
     return groups
 
 
-def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray
+def _crf_loss(params: Params, S: np.ndarray, y: np.ndarray, lengths: np.ndarray, compiled: bool = False
               ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
     """Sentence-level log-likelihood (linear-chain CRF over S); J = Σ_sentences NLL / tokens.
     Returns J, ∂J/∂S and the gradients of the transitions A, A_start, A_end.
 
-    The NLL is a sum over sentences, so sentences are padded and run in groups (`length_groups`): memory is
-    bounded by MAX_PADDED_TOKENS, not by batch size x the longest sentence."""
+    `compiled`: one compiled loop over the packed rows (`crf_compiled`), unless a normaliser underflows there.
+    Otherwise the NLL, a sum over sentences, is computed in numpy with sentences padded and run in groups
+    (`length_groups`): memory is bounded by MAX_PADDED_TOKENS, not by batch size x the longest sentence."""
     from .crf import crf_backward, crf_nll
 
     B = len(S)
+    if compiled:
+        from .crf_compiled import crf_loss_packed
+
+        found = crf_loss_packed(S, y, lengths, params["A"], params["A_start"], params["A_end"], 1.0 / B)
+        if found is not None:
+            nll, dS, dA, dA_start, dA_end = found
+            return nll / B, dS, {"A": dA, "A_start": dA_start, "A_end": dA_end}
     nll = 0.0
     dS = np.empty_like(S)
     crf_grads = {k: np.zeros_like(params[k]) for k in ("A", "A_start", "A_end")}
