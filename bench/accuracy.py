@@ -382,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for n in ("train", "dev", "test"):
         if not (data_dir / f"{n}.txt").is_file():
             raise SystemExit(f"error: no {n}.txt in {data_dir} (pass --data DIR)")
+    from ner_cli.nn.compiled import use_compiled
+
     info = machine_info()
     print(machine_line(info), flush=True)
     base = load_cfg(args.config, data_dir, args.overrides)
@@ -391,7 +393,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"case_dim {m.case_dim}, hidden {m.hidden} {m.activation}, embeddings {m.embeddings}, "
           f"dropout {m.dropout_input}/{m.dropout_hidden}")
     print(f"  train: {t.optimizer} lr {t.lr} (E x{t.embedding_lr_scale}, decay {t.lr_decay}), "
-          f"batch {t.batch_size} sentences, epochs {t.epochs}, patience {t.patience}")
+          f"batch {t.batch_size} sentences, epochs {t.epochs}, patience {t.patience}, CRF kernel {t.kernel} -> "
+          f"{'numba' if use_compiled(t.kernel) else 'numpy'}")
     print(f"data: {data_dir}  (dev chooses the epoch; test is scored once per seed, never used to choose)",
           flush=True)
 

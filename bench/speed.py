@@ -216,20 +216,17 @@ class TrainResult:
 KERNEL_READY = """
 import time
 t0 = time.perf_counter()
-import numpy as np
-from ner_cli.nn.crf_compiled import crf_loss_packed
-z = np.zeros(9, np.float32)
-crf_loss_packed(np.zeros((1, 9), np.float32), np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros((9, 9), np.float32),
-                z, z, 1.0)
+from ner_cli.nn.compiled import warm_up
+warm_up()
 print(time.perf_counter() - t0)
 """
 
 
 def bench_kernel_ready(repeats: int) -> dict[str, list[float]] | None:
-    """Seconds for a fresh process to import numpy and have the CRF's compiled loop ready to run: with numba's
-    cache empty (the first training after install compiles it) and filled (every later process). None without
-    numba."""
-    from ner_cli.nn.crf_compiled import available
+    """Seconds for a fresh process to import numpy and have training's compiled loops ready (`compiled.warm_up`,
+    as `ner train` does before its first epoch): with numba's cache empty (the first training after install
+    compiles them) and filled (every later process). None without numba."""
+    from ner_cli.nn.compiled import available
 
     if not available():
         return None
@@ -525,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("\n[training] ner train configs/conll2003.yaml (OPENBLAS_NUM_THREADS=1)", flush=True)
         tr: TrainResult | None = bench_train(work, args.train_repeats)
         model = tr.model
-        print("[kernel] the CRF's compiled loop: compile (empty numba cache) and load (cache filled)", flush=True)
+        print("[kernel] training's compiled loops: compile (empty numba cache) and load (cache filled)", flush=True)
         kernel = bench_kernel_ready(3)
     else:
         tr, kernel = None, None
@@ -567,8 +564,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     L.append("")
     L.append(f"== results (median of runs; load average now {loadavg()}) ==")
     if tr is not None:
-        L.append("training, default CoNLL-2003 config (configs/conll2003.yaml), 1 BLAS thread, CRF loss through "
-                 + ("the compiled loop (train.kernel auto: numba installed):" if kernel else "numpy (no numba):"))
+        L.append("training, default CoNLL-2003 config (configs/conll2003.yaml), 1 BLAS thread, "
+                 + ("numba's compiled loops (train.kernel auto, numba installed):" if kernel else "numpy (no numba):"))
         L.append(f"  seconds per epoch (training + dev scoring): {spread(tr.epoch_seconds)}")
         L.append(f"  wall seconds from `ner train` start to the best dev F1: {spread(tr.wall_to_best, '{:.1f}')}  "
                  f"[target <= 30 s: {verdict(median(tr.wall_to_best) <= 30)}]")
@@ -579,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                  f"[target <= 400 MB: {verdict(median(tr.rss_mb) <= 400)}]")
         L.append(f"  best dev F1: {f1s}")
         if kernel:
-            L.append(f"  a fresh process's `import numpy` + the compiled CRF loop ready: {spread(kernel['cold'])} s "
+            L.append(f"  a fresh process's `import numpy` + the compiled loops ready: {spread(kernel['cold'])} s "
                      f"with numba's cache empty (once after install: it compiles), {spread(kernel['warm'])} s cached "
                      "(every training run above)")
         L.append(f"  CRF baseline training (L-BFGS, 100 iterations): {spread(crf['train'], '{:.1f}')} s  "

@@ -24,7 +24,7 @@ import yaml
 from .errors import ConfigError, excerpt
 from .features.casing import COMPOUNDS
 from .nn.activations import ACTIVATIONS
-from .nn.crf_compiled import KERNELS
+from .nn.compiled import KERNELS
 from .nn.decode import DECODERS
 from .nn.model import LOSSES
 from .nn.optim import OPTIMIZERS

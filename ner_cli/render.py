@@ -71,7 +71,9 @@ def model_line(spec: ModelSpec, n_labels: int) -> str:
 
 
 def training_header(run: TrainingRun) -> list[str]:
-    """The lines `ner train` prints before the first epoch: data, model, then `training_notices`."""
+    """The lines `ner train` prints before the first epoch: data, model, kernel, then `training_notices`."""
+    from .nn.compiled import available
+
     setup = run.trainer.setup
     train, dev = setup.train_corpus, setup.dev_corpus
     lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
@@ -79,6 +81,11 @@ def training_header(run: TrainingRun) -> list[str]:
              model_line(setup.spec, len(setup.labels))]
     if setup.fallback is not None:
         lines[-1] += f" (+ {len(setup.fallback.words):,} untrained fallback words in the saved model)"
+    seconds = run.trainer.kernel_seconds
+    lines.append(f"kernel: numba's compiled loops, ready in {seconds:.1f}s"
+                 + (" (compiled on this first run; numba caches them for the next)" if seconds > 2 else "")
+                 if run.trainer.compiled else "kernel: numpy" + ("" if available() else " (pip install "
+                                                                 "'ner-cli[fast]' for numba's faster loops)"))
     return lines + training_notices(run)
 
 

@@ -31,7 +31,7 @@ from .features.vocab import UNK_ID, rare_ids
 from .features.windows import replace_tokens
 from .io.dataset import Corpus
 from .metrics import Evaluation, evaluate
-from .nn.crf_compiled import use_compiled
+from .nn.compiled import use_compiled, warm_up
 from .nn.gradcheck import GradCheck
 from .nn.helper import Helper, default_threads
 from .nn.model import TABLES, Batch, ModelSpec, Params, backward, dropout_masks, forward, init_params
@@ -40,7 +40,7 @@ from .prepare import Setup, prepare, read_data
 from .tagger import TYPE_MAX_FLOATS, Tagger
 
 # settings that may change between an interrupted run and its resumption
-RESUMABLE_CHANGES = {("train", "epochs"), ("train", "patience"), ("output", "path")}
+RESUMABLE_CHANGES = {("train", "epochs"), ("train", "patience"), ("train", "kernel"), ("output", "path")}
 
 
 @dataclass
@@ -113,13 +113,18 @@ class Trainer:
     def __init__(self, cfg: Config, setup: Setup, threads: int = 1) -> None:
         self.cfg, self.setup = cfg, setup
         self.helper = Helper(threads)           # a second thread: the next batch's masks, δᵀx beside Wᵀδ
-        self.compiled = use_compiled(cfg.train.kernel) and setup.spec.loss == "crf"
-        setup.meta["train_kernel"] = "numba" if self.compiled else "numpy"
         self._starts = setup.train.starts
         t = cfg.train
         self.rng = np.random.default_rng(t.seed)
         self.params: Params = init_params(setup.spec, self.rng, embeddings=setup.init_E)
-        self.optimizer: Optimizer = make_optimizer(t.optimizer, t.lr, {"E": t.embedding_lr_scale})
+        self.compiled = use_compiled(t.kernel)  # numba's loops: the CRF's loss, Adam's update, the row sums
+        setup.meta["train_kernel"] = "numba" if self.compiled else "numpy"
+        self.kernel_seconds = 0.0               # time to compile the loops (first run) or load them from the cache
+        if self.compiled:
+            start = time.perf_counter()
+            warm_up()
+            self.kernel_seconds = time.perf_counter() - start
+        self.optimizer: Optimizer = make_optimizer(t.optimizer, t.lr, {"E": t.embedding_lr_scale}, self.compiled)
         self.epoch = 0
         self.best_f1 = -1.0
         self.best_epoch = 0
@@ -241,8 +246,8 @@ class Trainer:
                    if (s, k) not in RESUMABLE_CHANGES and mine.get(s, {}).get(k) != v]
         if changed:
             raise ModelFileError(f"{source}: the config differs from the checkpoint's in {', '.join(changed)}",
-                                 hint="resume with the same config (only train.epochs and train.patience may "
-                                      "change)")
+                                 hint="resume with the same config (only train.epochs, train.patience and "
+                                      "train.kernel may change)")
         params = state["params"]
         if params.keys() != self.params.keys() or state["vocab_size"] != self.setup.spec.vocab_size:
             raise ModelFileError(f"{source}: checkpoint does not match this model (different data or vocabulary?)")

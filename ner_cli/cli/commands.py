@@ -462,7 +462,7 @@ def gradcheck(
     """Compare every parameter's analytic gradient with centred finite differences (float64)."""
     with user_errors():
         from ..config import check_paths, load_config
-        from ..nn.crf_compiled import use_compiled
+        from ..nn.compiled import use_compiled
         from ..render import gradcheck_header, gradcheck_line
         from ..train import check_gradients
 

@@ -52,6 +52,7 @@ def model_info(path: Path, meta: dict[str, Any], source: str = "") -> dict[str, 
         "decode": meta.get("decode", "viterbi"),
         "consistency": meta.get("consistency", 0.0),
         "name_propagation": meta.get("name_propagation"),
+        "train_kernel": meta.get("train_kernel"),                  # None: written before train.kernel existed
         "labels": meta["labels"],
         "vocab_size": vocab_rows(meta["vocab"]),
         "fallback_rows": meta["vocab"].get("fallback_rows", 0),
@@ -91,6 +92,10 @@ def print_info(info: dict[str, Any], console: Console) -> None:
             f", of which {info['fallback_rows']:,} untrained fallback words (pretrained vectors)"
             if info["fallback_rows"] else "")),
     ]
+    if info.get("train_kernel"):
+        rows.append(("trained with", {"numba": "numba's compiled loops (train.kernel)",
+                                      "numpy": "numpy only (train.kernel)"}.get(info["train_kernel"],
+                                                                                 info["train_kernel"])))
     scores = info["scores"]
     if scores:
         saved = [f"{name} F1 {_f1(scores.get(name))}" for name in ("dev", "test") if scores.get(name)]

@@ -289,7 +289,12 @@ def crf_marginals(cache: CrfCache) -> tuple[np.ndarray, np.ndarray]:
     """
     c = cache
     if c.scaled is not None:
-        return _scaled_marginals(c)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            node, pair = _scaled_marginals(c)
+        if np.isfinite(node).all() and np.isfinite(pair).all():
+            return node, pair
+        # a per-position normaliser underflowed (scores hundreds apart): the log-space tables instead
+        c.alpha, c.beta = log_forward(c.S, c.mask, c.trans, c.start)[0], log_backward(c.S, c.mask, c.trans, c.end)
     node = _softmax_last(c.alpha + c.beta, (2,)) * c.mask[:, :, None]
     if c.S.shape[1] < 2:
         return node, np.zeros_like(c.trans)

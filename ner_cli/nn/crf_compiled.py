@@ -11,35 +11,21 @@ the same scaled forward-backward recursion (see `crf._scaled_tables`), written p
     ∂NLL/∂S_t = p(y_t) - onehot(gold_t);  ∂NLL/∂A = Σ_t p(y_{t-1}, y_t) - gold transition counts
 
 numpy runs the recursion as ~5 calls a step for a whole batch, ~0.7 ms a batch of 16 CoNLL sentences, most of
-it call overhead on (16, 9) arrays; this loop takes ~0.08 ms. It accumulates in float64 whatever S's dtype, so
-its numbers differ from the numpy path's float32 ones in the last bits (≤ 1e-6 relative; tests compare the
-two): a training run takes a different, equally good trajectory (README, "Performance").
+it call overhead on (16, 9) arrays; this loop takes ~0.08 ms. It computes in float64 whatever S's dtype (so
+float32 scores hundreds apart keep the paths float32's exp would round to 0), so its numbers differ from the
+numpy path's float32 ones in the last bits (≤ 1e-6 relative; tests compare the two): a training run takes a
+different, equally good trajectory (README, "Performance").
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
 
-from ..errors import ConfigError
+from .compiled import jit
 
-KERNELS = ("auto", "numba", "numpy")
 TINY = float(np.finfo(np.float64).tiny)     # a normaliser below it has lost precision: the caller takes numpy's path
-
-
-def available() -> bool:
-    """Whether numba is installed (the `fast` extra), without importing it."""
-    return importlib.util.find_spec("numba") is not None
-
-
-def use_compiled(kernel: str) -> bool:
-    """Resolve `train.kernel`: "numba" (a ConfigError without numba), "numpy", or "auto" (numba when installed)."""
-    if kernel == "numba" and not available():
-        raise ConfigError("train.kernel: numba is not installed",
-                          hint="pip install 'ner-cli[fast]', or --set train.kernel=auto (numpy without numba)")
-    return kernel == "numba" or (kernel == "auto" and available())
 
 
 def crf_loss_packed(S: np.ndarray, y: np.ndarray, lengths: np.ndarray, A: np.ndarray, A_start: np.ndarray,
@@ -48,31 +34,30 @@ def crf_loss_packed(S: np.ndarray, y: np.ndarray, lengths: np.ndarray, A: np.nda
     """Σ_sentences NLL, and scale x its gradients: ∂/∂S (N, C) in S's dtype, ∂/∂A, ∂/∂A_start, ∂/∂A_end in A's.
 
     S (N, C) holds the batch's sentences one after another (`lengths`), y (N,) their gold tags. None if a
-    normaliser underflows (scores hundreds apart where every allowed path is improbable): the caller then takes
-    the numpy path, which falls back to log space."""
-    kernel = _kernel()
-    bad, nll, dS, dA, d_start, d_end = kernel(np.ascontiguousarray(S), np.ascontiguousarray(y, dtype=np.int64),
-                                              np.ascontiguousarray(lengths, dtype=np.int64), A, A_start, A_end,
-                                              scale)
+    normaliser underflows (scores hundreds apart where every allowed path is improbable), or for a dtype other
+    than float32/float64: the caller then takes the numpy path, which falls back to log space. The loop does
+    no bounds checks, so the shapes, lengths and tags are checked here (ValueError)."""
+    S = np.ascontiguousarray(S)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+    N, C = S.shape
+    if A.shape != (C, C) or A_start.shape != (C,) or A_end.shape != (C,) or y.shape != (N,):
+        raise ValueError(f"crf_loss_packed: S {S.shape}, y {y.shape}, A {A.shape}, A_start {A_start.shape}, "
+                         f"A_end {A_end.shape} do not fit together")
+    if (lengths < 0).any() or int(lengths.sum()) != N:
+        raise ValueError(f"crf_loss_packed: lengths must be >= 0 and sum to {N} rows, got {lengths.tolist()[:8]}")
+    if N and not (int(y.min()) >= 0 and int(y.max()) < C):
+        raise ValueError(f"crf_loss_packed: tags must lie in [0, {C}), got {int(y.min())}..{int(y.max())}")
+    if S.dtype not in (np.float32, np.float64) or A.dtype not in (np.float32, np.float64):
+        return None
+    bad, nll, dS, dA, d_start, d_end = _crf_loss_loop(S, y, lengths, A, A_start, A_end, scale)
     if bad:
         return None
     pd = A.dtype
     return nll, dS, dA.astype(pd), d_start.astype(pd), d_end.astype(pd)
 
 
-_compiled = None
-
-
-def _kernel():
-    """The compiled loop, compiled on first use (cached on disk by numba: ~3 s once, then ~0.1 s a process)."""
-    global _compiled
-    if _compiled is None:
-        from numba import njit
-
-        _compiled = njit(cache=True, nogil=True)(_crf_loss_loop)
-    return _compiled
-
-
+@jit
 def _crf_loss_loop(S, y, lengths, A, A_start, A_end, scale):  # noqa: C901 (one loop, written out for numba)
     """(underflow?, Σ NLL, scale ∂/∂S, scale ∂/∂A, scale ∂/∂A_start, scale ∂/∂A_end), all sums in float64."""
     N, C = S.shape
@@ -95,10 +80,10 @@ def _crf_loss_loop(S, y, lengths, A, A_start, A_end, scale):  # noqa: C901 (one 
             continue
         log_z = 0.0
         for t in range(L):                                         # P_t = exp(S_t - max S_t)
-            m = S[o + t].max()
+            m = np.float64(S[o + t].max())
             log_z += m
-            for j in range(C):
-                P[t, j] = math.exp(S[o + t, j] - m)
+            for j in range(C):                                     # in float64: float32's exp is 0 below -103
+                P[t, j] = math.exp(np.float64(S[o + t, j]) - m)
         for t in range(L):                                         # forward: a_t ∝ (a_{t-1} @ Et) ∘ P_t
             c = 0.0
             for j in range(C):
@@ -137,7 +122,7 @@ def _crf_loss_loop(S, y, lengths, A, A_start, A_end, scale):  # noqa: C901 (one 
                 return True, 0.0, dS, dA, d_start, d_end
             for i in range(C):
                 b[t, i] /= c
-        gold = A_start[y[o]] + A_end[y[o + L - 1]] + 0.0           # s(gold)
+        gold = np.float64(A_start[y[o]]) + A_end[y[o + L - 1]]      # s(gold), summed in float64
         for t in range(L):
             gold += S[o + t, y[o + t]]
             if t > 0:

@@ -35,6 +35,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, RELU_FAMILY
 from .charbag import CharBag, bag_backward, bag_forward
+from .compiled import jit
 from .decode import lengths_to_mask
 from .helper import INLINE, Helper
 
@@ -329,7 +330,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch, rng: np.random.Genera
             masks: Masks | None = None, compiled: bool = False) -> tuple[float, dict[str, Any]]:
     """Loss J of a batch and the cache for `backward`. Dropout and corruption use `rng` (None: no dropout);
     `masks`, when given, are the batch's dropout masks (`dropout_masks`) already drawn; `compiled`: the CRF's
-    loss through its compiled loop (`crf_compiled`, needs numba), else numpy's."""
+    loss here and the embedding rows' sums in `backward` through numba's loops (`compiled.py`), else numpy's."""
     ids = {field: getattr(batch, field) for _, field in TABLES}  # (B, 2w+1) ids of each lookup table
     B = len(batch.words)
     if spec.loss == "margin":                                      # score true and corrupted windows together
@@ -349,7 +350,7 @@ def forward(params: Params, spec: ModelSpec, batch: Batch, rng: np.random.Genera
     z, h = hidden(params, spec, x)                                 # (B', H)
     h_drop = h if mask_h is None else h * mask_h
     cache: dict[str, Any] = dict(**ids, char_cache=char_cache, x=x, mask_x=mask_x, z=z, h=h, h_drop=h_drop,
-                                 mask_h=mask_h, B=B, batch=batch)
+                                 mask_h=mask_h, B=B, batch=batch, compiled=compiled)
 
     y = batch.targets
     if spec.task == "binary":
@@ -507,7 +508,8 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any], helper: Hel
         if name == "Q":                                            # c(w) is a mean of n-gram rows (charbag.py)
             grads[name] = bag_backward(dx[:, :, col:col + width], cache["char_cache"], params[name].shape)
         else:
-            grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape)
+            grads[name] = scatter_rows(cache[ids], dx[:, :, col:col + width], params[name].shape,
+                                       cache["compiled"])
         col += width
     grads["W"] = dW.result()
     if spec.l2:
@@ -517,16 +519,39 @@ def backward(params: Params, spec: ModelSpec, cache: dict[str, Any], helper: Hel
     return grads
 
 
-def scatter_rows(ids: np.ndarray, d_rows: np.ndarray, shape: tuple[int, int]) -> RowGrad:
+def scatter_rows(ids: np.ndarray, d_rows: np.ndarray, shape: tuple[int, int], compiled: bool = False) -> RowGrad:
     """Sum per-position gradients (B, 2w+1, d) into the unique embedding rows they came from.
 
-    Vectorised scatter-add: sort positions by row id, then one `np.add.reduceat` over each row's run.
+    Vectorised scatter-add: sort positions by row id, then one `np.add.reduceat` over each row's run (`compiled`:
+    numba's loop over the runs, which sums in reading order: rounded differently, ~3x faster).
     """
     flat_ids = ids.ravel()
     order = np.argsort(flat_ids, kind="stable")
     sorted_ids = flat_ids[order]
     first = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))) if len(flat_ids) else \
         np.zeros(0, dtype=np.int64)
-    values = np.add.reduceat(d_rows.reshape(-1, shape[1])[order], first, axis=0) if len(first) else \
-        np.zeros((0, shape[1]), dtype=d_rows.dtype)
+    flat_rows = d_rows.reshape(-1, shape[1])
+    if not len(first):
+        values = np.zeros((0, shape[1]), dtype=d_rows.dtype)
+    elif compiled:
+        values = _run_sums(flat_rows, order, first)
+    else:
+        values = np.add.reduceat(flat_rows[order], first, axis=0)
     return RowGrad(sorted_ids[first].astype(np.int64), values, shape)
+
+
+@jit
+def _run_sums(rows, order, first):  # noqa: ANN001 (compiled: numba infers the types)
+    """Row k of the result: the sum of rows[order[first[k]:first[k + 1]]], added in that order (`scatter_rows`)."""
+    n, d = first.shape[0], rows.shape[1]
+    out = np.empty((n, d), dtype=rows.dtype)
+    for k in range(n):
+        end = first[k + 1] if k + 1 < n else order.shape[0]
+        src = order[first[k]]
+        for j in range(d):
+            out[k, j] = rows[src, j]
+        for i in range(first[k] + 1, end):
+            src = order[i]
+            for j in range(d):
+                out[k, j] += rows[src, j]
+    return out

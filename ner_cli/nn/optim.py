@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import jit
 from .helper import INLINE, Helper
 from .model import Params, RowGrad
 
@@ -18,10 +19,11 @@ from .model import Params, RowGrad
 class Optimizer:
     """Base class: per-parameter learning-rate scaling lives in `lr_scale` (e.g. a smaller rate for E)."""
 
-    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None) -> None:
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None, compiled: bool = False) -> None:
         self.lr = lr
         self.lr_scale = lr_scale or {}
         self.t = 0
+        self.compiled = compiled            # numba's loop where an optimiser has one (Adam), the same numbers
 
     def step(self, params: Params, grads: dict[str, Any], helper: Helper = INLINE) -> None:
         """Update every parameter from its gradient. With a helper thread, the largest dense one (W) is updated
@@ -77,8 +79,8 @@ class _Accumulating(Optimizer):
 
     slots: tuple[str, ...] = ()
 
-    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None) -> None:
-        super().__init__(lr, lr_scale)
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None, compiled: bool = False) -> None:
+        super().__init__(lr, lr_scale, compiled)
         self.moments: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.slots}
 
     def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
@@ -129,9 +131,9 @@ class Adam(_Accumulating):
 
     slots = ("m", "v")
 
-    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None,
+    def __init__(self, lr: float, lr_scale: dict[str, float] | None = None, compiled: bool = False,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
-        super().__init__(lr, lr_scale)
+        super().__init__(lr, lr_scale, compiled)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self._buffers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -149,7 +151,14 @@ class Adam(_Accumulating):
         m, v = self._slot("m", name, p), self._slot("v", name, p)
         b1, b2 = self.beta1, self.beta2
         step = lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        if rows is None:                                            # in place, through two scratch arrays
+        if self.compiled and p.dtype == g.dtype == np.float32 and all(a.flags.c_contiguous for a in (p, m, v)):
+            f4 = np.float32                                         # one pass of a compiled loop: the same bits
+            consts = (f4(b1), f4(1 - b1), f4(b2), f4(1 - b2), f4(self.eps), float(step))
+            if rows is None:
+                _adam_dense(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *consts)
+            else:
+                _adam_rows(p, g, m, v, rows, *consts)
+        elif rows is None:                                          # in place, through two scratch arrays
             buf, buf2 = self._scratch(name, p)
             m *= b1
             m += np.multiply(g, 1 - b1, out=buf)                    # m += (1-b1) g
@@ -167,8 +176,33 @@ class Adam(_Accumulating):
             p[rows] -= step * m_r / (np.sqrt(v_r) + self.eps)
 
 
+@jit
+def _adam_dense(p, g, m, v, b1, c1, b2, c2, eps, step):  # noqa: ANN001 (compiled: numba infers the types)
+    """`Adam._update` of flat float32 p, g, m, v, one element at a time in numpy's order and precision: the same
+    bits. c1 = 1 - β1 and c2 = 1 - β2 in float32; `step` = lr √(1-β2^t)/(1-β1^t) in float64, as numpy has it."""
+    for i in range(p.shape[0]):
+        mi = m[i] * b1 + g[i] * c1                                  # m ← β1 m + (1-β1) g
+        vi = v[i] * b2 + g[i] * c2 * g[i]                           # v ← β2 v + (1-β2) g²
+        m[i], v[i] = mi, vi
+        p[i] -= np.float32(mi * step) / (np.sqrt(vi) + eps)         # numpy: m·step rounded to float32, then ÷
+
+
+@jit
+def _adam_rows(p, g, m, v, rows, b1, c1, b2, c2, eps, step):  # noqa: ANN001
+    """The lazy update of rows `rows` of 2-D float32 p, m, v (g: one row each), as numpy's fancy-indexed one."""
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        for j in range(p.shape[1]):
+            mi = m[r, j] * b1 + g[k, j] * c1
+            vi = v[r, j] * b2 + g[k, j] * c2 * g[k, j]
+            m[r, j], v[r, j] = mi, vi
+            p[r, j] = np.float32(p[r, j] - mi * step / np.float64(np.sqrt(vi) + eps))   # numpy: float64 here
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": AdaGrad, "adam": Adam}
 
 
-def make_optimizer(name: str, lr: float, lr_scale: dict[str, float] | None = None) -> Optimizer:
-    return OPTIMIZERS[name](lr, lr_scale)
+def make_optimizer(name: str, lr: float, lr_scale: dict[str, float] | None = None, compiled: bool = False
+                   ) -> Optimizer:
+    """The optimiser `name`; `compiled`: numba's loop where it has one (Adam: the same numbers, faster)."""
+    return OPTIMIZERS[name](lr, lr_scale, compiled)
