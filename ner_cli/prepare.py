@@ -20,9 +20,23 @@ from .features.gazetteer import Gazetteer
 from .features.mentions import n_mention_ids
 from .features.vocab import Vocab, build_vocab, count_words
 from .io.dataset import Corpus, read_corpus
-from .io.embeddings import load_vectors, select_pretrained
+from .io.embeddings import PendingVectors, load_vectors, select_pretrained
 from .nn.model import ModelSpec
 from .tags import entity_types, label_order, tag_type
+
+
+@dataclass(frozen=True)
+class CorpusFacts:
+    """What reports say of a corpus once its words are encoded: file, sentences, tokens, tag scheme."""
+
+    path: str
+    sentences: int
+    tokens: int
+    scheme: str
+
+    @classmethod
+    def of(cls, corpus: Corpus | None) -> CorpusFacts | None:
+        return None if corpus is None else cls(corpus.path, len(corpus.words), corpus.n_tokens, corpus.scheme)
 
 
 @dataclass
@@ -40,8 +54,10 @@ class Setup:
     init_E: np.ndarray | None = None
     fallback: Fallback | None = None          # untrained pretrained rows the saved model adds (features/fallback.py)
     warnings: list[str] = field(default_factory=list)
-    train_corpus: Corpus | None = None        # the corpora as read (for reports: paths, sizes, scheme)
+    train_corpus: Corpus | None = None        # the corpora as read; `Trainer.from_config` drops them once encoded
     dev_corpus: Corpus | None = None
+    train_facts: CorpusFacts | None = None    # ... keeping what reports say of them
+    dev_facts: CorpusFacts | None = None
 
 
 def read_data(cfg: Config) -> tuple[Corpus, Corpus | None]:
@@ -66,8 +82,9 @@ def targets_of(tags: list[list[str]], labels: list[str], target: str | None) -> 
     return np.fromiter((index.get(t, 0) for t in flat), dtype=np.int64, count=len(flat))
 
 
-def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
-    """Vocabulary (with pretrained rows), labels, spec and encoded corpora."""
+def prepare(cfg: Config, train: Corpus, dev: Corpus | None, vectors: PendingVectors | None = None) -> Setup:
+    """Vocabulary (with pretrained rows), labels, spec and encoded corpora. `vectors`: the config's pretrained
+    vectors, already being loaded (`embeddings.start_loading`); else they are loaded here."""
     m = cfg.model
     if not train.words:
         raise DataError(train.path, None, "at least one training sentence", "none")
@@ -84,7 +101,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     pretrained_words: list[str] = []
     pretrained_vecs = None
     if m.embeddings:
-        words, vecs = load_vectors(m.embeddings)
+        words, vecs = vectors.result() if vectors is not None else load_vectors(m.embeddings)
         if vecs.shape[1] != m.dim:
             raise ConfigError(f"model.dim: is {m.dim} but {m.embeddings} has {vecs.shape[1]}-d vectors",
                               hint=f"--set model.dim={vecs.shape[1]}")
@@ -144,7 +161,7 @@ def prepare(cfg: Config, train: Corpus, dev: Corpus | None) -> Setup:
     if suffixes is not None:
         meta["suffixes"] = {"keys": suffixes.keys, "length": suffixes.length}
     return Setup(spec, vocab, labels, featurizer, enc_train, enc_dev, dev_gold, meta, init_E, fallback, warnings,
-                 train, dev)
+                 train, dev, CorpusFacts.of(train), CorpusFacts.of(dev))
 
 
 def mention_training(enc: Encoded, labels: list[str], target: str | None, noise: float, blank: float,

@@ -75,9 +75,9 @@ def training_header(run: TrainingRun) -> list[str]:
     from .nn.compiled import available
 
     setup = run.trainer.setup
-    train, dev = setup.train_corpus, setup.dev_corpus
-    lines = [f"train: {train.path} ({len(train.words)} sentences, {train.n_tokens} tokens, {train.scheme}); "
-             f"dev: {dev.path + f' ({len(dev.words)} sentences)' if dev else 'none'}",
+    train, dev = setup.train_facts, setup.dev_facts
+    lines = [f"train: {train.path} ({train.sentences} sentences, {train.tokens} tokens, {train.scheme}); "
+             f"dev: {dev.path + f' ({dev.sentences} sentences)' if dev else 'none'}",
              model_line(setup.spec, len(setup.labels))]
     if setup.fallback is not None:
         lines[-1] += f" (+ {len(setup.fallback.words):,} untrained fallback words in the saved model)"

@@ -58,7 +58,9 @@ LAZY_MAX_IDS = 5 * TYPE_MIN_TOKENS
 class Tagger:
     """A model ready to tag: parameters, spec, vocabulary, labels and decoding settings."""
 
-    def __init__(self, params: dict[str, np.ndarray | QuantizedRows], meta: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, np.ndarray | QuantizedRows], meta: dict[str, Any],
+                 vocab: Vocab | None = None) -> None:
+        """`vocab`: the vocabulary `meta` describes, already built (training's tagger of every epoch shares one)."""
         E = params.get("E")
         # E as the file stores it (`Tagger.load`): its rows are dequantised as words arrive (`_dequantise`)
         self._lazy: tuple[QuantizedRows, np.ndarray] | None = None
@@ -69,8 +71,8 @@ class Tagger:
         self.meta = meta
         self.spec = ModelSpec(**meta["spec"])
         v = meta["vocab"]
-        self.vocab = Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"],
-                           tail=v.get("fallback_words"))
+        self.vocab = vocab if vocab is not None else \
+            Vocab(v["keys"], lowercase=v["lowercase"], digit_fallback=v["digit_fallback"], tail=v.get("fallback_words"))
         sx = meta.get("suffixes") if self.spec.suffix_dim else None
         suffixes = SuffixTable(sx["keys"], sx["length"]) if sx else None
         features = meta.get("features", {})

@@ -25,11 +25,12 @@ import numpy as np
 from .config import Config, check_output
 from .errors import DataError, ModelFileError, TrainingDiverged
 from .evaluate import FileScore, score_file
-from .features.fallback import with_fallback
+from .features.fallback import extended_vocab, with_fallback
 from .features.featurizer import Encoded
-from .features.vocab import UNK_ID, rare_ids
+from .features.vocab import UNK_ID, Vocab, rare_ids
 from .features.windows import replace_tokens
 from .io.dataset import Corpus
+from .io.embeddings import start_loading
 from .metrics import Evaluation, evaluate
 from .nn.compiled import use_compiled, warm_up
 from .nn.gradcheck import GradCheck
@@ -119,6 +120,7 @@ class Trainer:
         self.params: Params = init_params(setup.spec, self.rng, embeddings=setup.init_E)
         self.compiled = use_compiled(t.kernel)  # numba's loops: the CRF's loss, Adam's update, the row sums
         setup.meta["train_kernel"] = "numba" if self.compiled else "numpy"
+        self._vocab: Vocab | None = None        # the vocabulary of `tagger()`'s models
         self.kernel_seconds = 0.0               # time to compile the loops (first run) or load them from the cache
         if self.compiled:
             start = time.perf_counter()
@@ -140,12 +142,18 @@ class Trainer:
                     threads: int = 1) -> Trainer:
         """Read the config's data (unless corpora are given) and prepare a fresh run."""
         use_compiled(cfg.train.kernel)          # a kernel that is not installed: say so before reading anything
-        if train is None:
-            train, dev = read_data(cfg)
-        setup = prepare(cfg, train, dev)
+        vectors = start_loading(cfg.model.embeddings) if cfg.model.embeddings else None   # while the corpus is read
+        try:
+            if train is None:
+                train, dev = read_data(cfg)
+            setup = prepare(cfg, train, dev, vectors)
+        finally:
+            if vectors is not None:
+                vectors.cancel()                # a child process still reading, when reading the corpus failed
         trainer = cls(cfg, setup, threads)
         setup.init_E = None                     # its rows are params["E"] now: no second 20 MB copy kept
-        release_free_memory()                   # GloVe's 400k words and the corpus copies are gone
+        setup.train_corpus = setup.dev_corpus = train = dev = None   # encoded: their word strings (~20 MB) go too
+        release_free_memory()                   # GloVe's 400k words and the corpora are gone
         return trainer
 
     def tagger(self, scores: dict[str, Any] | None = None) -> Tagger:
@@ -153,7 +161,9 @@ class Trainer:
         meta = {**self.setup.meta, "scores": scores or {}, "history": list(self.history)}
         fallback = self.setup.fallback                  # if any, E is concatenated with it: a new array, no copy
         params = {k: v if k == "E" and fallback is not None else v.copy() for k, v in self.params.items()}
-        return Tagger(*with_fallback(params, meta, fallback))
+        if self._vocab is None:                         # built once, sharing the setup's index of 100k words
+            self._vocab = extended_vocab(self.setup.vocab, fallback)
+        return Tagger(*with_fallback(params, meta, fallback), vocab=self._vocab)
 
     def run_epoch(self) -> Iterator[Event]:
         """One pass over the training data (a Step per batch), then dev scoring (an Epoch)."""
@@ -362,6 +372,7 @@ class TrainingRun:
             release_free_memory()
             d = self.cfg.data
             saved = Tagger.load(self.out)
+            saved.type_floats = 0                          # one pass each: token by token, no ~60 MB product table
             kw = dict(token_col=d.token_col, tag_col=d.tag_col, scheme=d.scheme, repair=d.repair)
             if d.test:
                 result.test = score_file(saved, d.test, **kw)

@@ -36,9 +36,9 @@ class Fallback:
     scale: np.ndarray           # (n,) float32
     dim: int
 
-    def vectors(self) -> np.ndarray:
-        """(n, d) float32: the vectors as the model file keeps them."""
-        return from_int4_rows(self.packed, self.scale, self.dim)
+    def vectors(self, out: np.ndarray | None = None) -> np.ndarray:
+        """(n, d) float32: the vectors as the model file keeps them (into `out` if given)."""
+        return from_int4_rows(self.packed, self.scale, self.dim, out=out)
 
 
 def select_fallback(words: list[str], vectors: np.ndarray, vocab: Vocab, limit: int) -> Fallback | None:
@@ -63,7 +63,7 @@ def extended_vocab(vocab: Vocab, fallback: Fallback | None) -> Vocab:
     """The vocabulary of the saved model: `vocab` with the fallback words after it (their rows follow E's)."""
     if fallback is None:
         return vocab
-    return Vocab(vocab.keys, lowercase=vocab.lowercase, digit_fallback=vocab.digit_fallback, tail=fallback.words)
+    return vocab.with_tail(fallback.words)
 
 
 def with_fallback(params: dict[str, np.ndarray], meta: dict[str, Any], fallback: Fallback | None
@@ -75,7 +75,10 @@ def with_fallback(params: dict[str, np.ndarray], meta: dict[str, Any], fallback:
         return params, meta
     E = params["E"]
     vocab = {**meta["vocab"], "fallback_rows": len(fallback.words), "fallback_words": fallback.words}
-    return {**params, "E": np.concatenate([E, fallback.vectors().astype(E.dtype, copy=False)])}, _with(meta, vocab)
+    full = np.empty((len(E) + len(fallback.words), E.shape[1]), dtype=E.dtype)
+    full[:len(E)] = E
+    fallback.vectors(out=full[len(E):])                            # no float32 copy of the rows first (18 MB)
+    return {**params, "E": full}, _with(meta, vocab)
 
 
 def without_fallback(params: dict[str, np.ndarray], meta: dict[str, Any]

@@ -11,6 +11,7 @@ found by binary search instead of through the dict. The fallback rows (`features
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,14 @@ class Vocab:
         """Sorted, distinct UTF-8 words as a numpy `S` array (`sorted_words`), or None."""
         self.encode = MemoEncoder(self.lookup)
         """Ids of a word sequence as int32 (`MemoEncoder`: repeated words cost one dict hit)."""
+
+    def with_tail(self, tail: np.ndarray | None) -> Vocab:
+        """This vocabulary with `tail` words after its keys, sharing its keys and index (no second 100k-word
+        dictionary)."""
+        other = copy.copy(self)
+        other.tail = tail if tail is not None and len(tail) else None
+        other.encode = MemoEncoder(other.lookup)
+        return other
 
     def __len__(self) -> int:
         return len(self.keys) + (0 if self.tail is None else len(self.tail))

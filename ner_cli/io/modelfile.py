@@ -196,7 +196,15 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
 
 
 def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any] | None = None) -> bytes:
-    """The `.npz` file content for these arrays and metadata (dtypes per `store_dtype`, default STORE_DTYPE).
+    """The `.npz` file content for these arrays and metadata (`write_model` into memory)."""
+    buf = io.BytesIO()
+    write_model(buf, params, meta, store_dtype)
+    return buf.getvalue()
+
+
+def write_model(f: BinaryIO, params: Params, meta: dict[str, Any], store_dtype: dict[str, Any] | None = None
+                ) -> None:
+    """Write the `.npz` file of these arrays and metadata to `f` (dtypes per `store_dtype`, default STORE_DTYPE).
 
     float16 arrays are stored as byte planes (`to_planes`), E as int8 rows (`to_int8_rows`), each named in the
     metadata's "storage"; the high planes and the metadata are deflated, the other arrays stored as they are.
@@ -228,16 +236,17 @@ def model_bytes(params: Params, meta: dict[str, Any], store_dtype: dict[str, Any
         meta = {**meta, "vocab": {**vocab, "fallback_words": FALLBACK_KEY}}
     meta = {**meta, "format_version": FORMAT_VERSION, "storage": storage}
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", allowZip64=True) as zf:
+    with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         for k, a in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, a, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{k}.npy", (1980, 1, 1, 0, 0, 0))
             deflate = storage.get(k) == PLANES or k in (META_KEY, FALLBACK_KEY)   # not low bytes: they don't shrink
-            zf.writestr(zipfile.ZipInfo(f"{k}.npy", (1980, 1, 1, 0, 0, 0)), member.getvalue(),
-                        compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED,
-                        compresslevel=DEFLATE_LEVEL if deflate else None)
-    return buf.getvalue()
+            if deflate:
+                member = io.BytesIO()
+                np.lib.format.write_array(member, a, allow_pickle=False)
+                zf.writestr(info, member.getbuffer(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL)
+            else:                                                  # streamed: no copy of E's 5 MB of int8 first
+                with zf.open(info, "w", force_zip64=a.nbytes > (1 << 31)) as member:
+                    np.lib.format.write_array(member, a, allow_pickle=False)
 
 
 def _fits(a: np.ndarray, dtype: Any) -> Any:
@@ -251,7 +260,9 @@ def _fits(a: np.ndarray, dtype: Any) -> Any:
 
 def save_model(path: str | Path, params: Params, meta: dict[str, Any],
                store_dtype: dict[str, Any] | None = None) -> None:
-    atomic_write_bytes(path, model_bytes(params, meta, store_dtype))
+    """`write_model` streamed into `path`, atomically (no copy of the file in memory first: ~19 MB less at the
+    peak of `ner train`, which saves a model beside its running state)."""
+    atomic_write(path, lambda f: write_model(f, params, meta, store_dtype))
 
 
 # What a model (or checkpoint) file may make the loader allocate; checked from the zip directory and the .npy
