@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", required=True, help="the commit to compare with (a git revision)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each side, alternated")
-    ap.add_argument("--config", type=Path, default=CONFIG, help="training config (default: the CoNLL-2003 one)")
+    ap.add_argument("--config", type=Path, default=None,
+                    help="training config (default: each side's own configs/conll2003.yaml, so that a key one side "
+                         "does not know is no error)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ner-ab-") as tmp:
         base = Path(tmp) / "base"
@@ -57,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             results: dict[str, list[dict[str, float | str]]] = {side: [] for side in sides}
             for i in range(args.runs):
                 for side, root in sides.items():
-                    r = train_once(root, args.config.resolve(), Path(tmp) / f"{side}.npz")
+                    config = args.config.resolve() if args.config else root / CONFIG.relative_to(REPO)
+                    r = train_once(root, config, Path(tmp) / f"{side}.npz")
                     results[side].append(r)
                     print(f"{side} run {i + 1}: best dev F1 {r['best_f1']} at epoch {r['best_epoch']} after "
                           f"{r['to_best']:.1f} s; whole run {r['total']:.1f} s; peak RSS {r['rss']:.0f} MB; "
