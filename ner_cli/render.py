@@ -145,9 +145,8 @@ def interrupted_lines(run: TrainingRun) -> list[str]:
 
 
 def gradcheck_header(spec: ModelSpec, n_tokens: int, tolerance: float, compiled: bool = False) -> str:
-    loss = f"{spec.loss} ({'compiled loop' if compiled else 'numpy'})" if spec.loss == "crf" else spec.loss
-    return (f"gradcheck: {spec.task} {loss}, {spec.activation}, window {spec.window}, {n_tokens} tokens, "
-            f"float64, centred differences, tolerance {tolerance:g}")
+    return (f"gradcheck: {spec.task} {spec.loss}, {spec.activation}, window {spec.window}, {n_tokens} tokens, "
+            f"float64, kernel {'numba' if compiled else 'numpy'}, centred differences, tolerance {tolerance:g}")
 
 
 def gradcheck_line(r: GradCheck, tolerance: float) -> str:

@@ -422,6 +422,5 @@ def check_gradients(cfg: Config, *, sentences: int = 4, entries: int = 30
         for k in ("A", "A_start", "A_end"):
             params[k] = rng.normal(0, 0.5, params[k].shape)
     batch = make_batch(setup.train, np.arange(min(sentences, len(setup.train.lengths))))
-    compiled = use_compiled(cfg.train.kernel) and setup.spec.loss == "crf"
     return setup.spec, len(batch.words), gradcheck(params, setup.spec, batch, seed=cfg.train.seed, entries=entries,
-                                                   compiled=compiled)
+                                                   compiled=use_compiled(cfg.train.kernel))
