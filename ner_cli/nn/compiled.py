@@ -63,7 +63,8 @@ def jit(loop: Callable[..., Any]) -> Callable[..., Any]:
 
 def warm_up() -> None:
     """One CRF training step of a tiny model in float32 through every compiled loop, so that numba compiles them
-    (or loads them from its cache) now: `Trainer.from_config` runs it in a thread while the corpus is read."""
+    (or loads them from its cache) now, before the first epoch: `Trainer` runs it and `ner train` says how long
+    it took. (In a thread beside reading the corpus it saved nothing: both hold the GIL.)"""
     import numpy as np
 
     from .model import Batch, ModelSpec, backward, forward, init_params

@@ -151,12 +151,14 @@ class Adam(_Accumulating):
         m, v = self._slot("m", name, p), self._slot("v", name, p)
         b1, b2 = self.beta1, self.beta2
         step = lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        if self.compiled and p.dtype == g.dtype == np.float32 and all(a.flags.c_contiguous for a in (p, m, v)):
+        if self.compiled and all(a.dtype == np.float32 and a.flags.c_contiguous for a in (p, g, m, v)):
             f4 = np.float32                                         # one pass of a compiled loop: the same bits
             consts = (f4(b1), f4(1 - b1), f4(b2), f4(1 - b2), f4(self.eps), float(step))
             if rows is None:
                 _adam_dense(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *consts)
-            else:
+            else:                                                   # the loop does no bounds checks
+                if len(rows) and not (int(rows.min()) >= 0 and int(rows.max()) < len(p)):
+                    raise IndexError(f"{name}: rows out of range 0..{len(p) - 1}")
                 _adam_rows(p, g, m, v, rows, *consts)
         elif rows is None:                                          # in place, through two scratch arrays
             buf, buf2 = self._scratch(name, p)
@@ -189,7 +191,8 @@ def _adam_dense(p, g, m, v, b1, c1, b2, c2, eps, step):  # noqa: ANN001 (compile
 
 @jit
 def _adam_rows(p, g, m, v, rows, b1, c1, b2, c2, eps, step):  # noqa: ANN001
-    """The lazy update of rows `rows` of 2-D float32 p, m, v (g: one row each), as numpy's fancy-indexed one."""
+    """The lazy update of rows `rows` (distinct, in range: a RowGrad's) of 2-D float32 p, m, v (g: one row each),
+    as numpy's fancy-indexed one."""
     for k in range(rows.shape[0]):
         r = rows[k]
         for j in range(p.shape[1]):
