@@ -100,8 +100,8 @@ class TrainConfig:
     patience: int = 3                        # stop after this many epochs without a better dev F1 (0 = never)
     word_dropout: float = 0.0                # chance that a rare training word is read as <UNK> in a batch, so the
     rare_count: int = 1                      # <UNK> row learns what unseen words look like; rare: seen <= this often
-    kernel: str = "auto"                     # the CRF's loss in training: numba (compiled, the fast extra) | numpy |
-                                             # auto (numba when installed); the same model, rounded differently
+    kernel: str = "auto"                     # training's hot loops (CRF loss, Adam, row sums): numba (compiled, the
+                                             # fast extra) | numpy | auto (numba when installed); rounded differently
 
 
 @dataclass

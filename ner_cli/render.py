@@ -82,10 +82,12 @@ def training_header(run: TrainingRun) -> list[str]:
     if setup.fallback is not None:
         lines[-1] += f" (+ {len(setup.fallback.words):,} untrained fallback words in the saved model)"
     seconds = run.trainer.kernel_seconds
-    lines.append(f"kernel: numba's compiled loops, ready in {seconds:.1f}s"
-                 + (" (compiled on this first run; numba caches them for the next)" if seconds > 2 else "")
-                 if run.trainer.compiled else "kernel: numpy" + ("" if available() else " (pip install "
-                                                                 "'ner-cli[fast]' for numba's faster loops)"))
+    if run.trainer.compiled:
+        first_run = " (compiled on this first run; numba caches them for the next)" if seconds > 2 else ""
+        lines.append(f"kernel: numba's compiled loops, ready in {seconds:.1f}s{first_run}")
+    else:
+        hint = "" if available() else " (pip install 'ner-cli[fast]' for numba's faster loops)"
+        lines.append(f"kernel: numpy{hint}")
     return lines + training_notices(run)
 
 

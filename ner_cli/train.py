@@ -27,7 +27,7 @@ from .errors import DataError, ModelFileError, TrainingDiverged
 from .evaluate import FileScore, score_file
 from .features.fallback import extended_vocab, with_fallback
 from .features.featurizer import Encoded
-from .features.vocab import UNK_ID, Vocab, rare_ids
+from .features.vocab import UNK_ID, rare_ids
 from .features.windows import replace_tokens
 from .io.dataset import Corpus
 from .io.embeddings import start_loading
@@ -120,7 +120,7 @@ class Trainer:
         self.params: Params = init_params(setup.spec, self.rng, embeddings=setup.init_E)
         self.compiled = use_compiled(t.kernel)  # numba's loops: the CRF's loss, Adam's update, the row sums
         setup.meta["train_kernel"] = "numba" if self.compiled else "numpy"
-        self._vocab: Vocab | None = None        # the vocabulary of `tagger()`'s models
+        self._vocab = extended_vocab(setup.vocab, setup.fallback)   # `tagger()`'s, sharing the 100k-word index
         self.kernel_seconds = 0.0               # time to compile the loops (first run) or load them from the cache
         if self.compiled:
             start = time.perf_counter()
@@ -161,8 +161,6 @@ class Trainer:
         meta = {**self.setup.meta, "scores": scores or {}, "history": list(self.history)}
         fallback = self.setup.fallback                  # if any, E is concatenated with it: a new array, no copy
         params = {k: v if k == "E" and fallback is not None else v.copy() for k, v in self.params.items()}
-        if self._vocab is None:                         # built once, sharing the setup's index of 100k words
-            self._vocab = extended_vocab(self.setup.vocab, fallback)
         return Tagger(*with_fallback(params, meta, fallback), vocab=self._vocab)
 
     def run_epoch(self) -> Iterator[Event]:

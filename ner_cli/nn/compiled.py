@@ -15,6 +15,7 @@ numpy stays the reference: `ner tag`, `ner eval` and every other command never i
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -56,9 +57,7 @@ def jit(loop: Callable[..., Any]) -> Callable[..., Any]:
                 compiled = njit(nogil=True, error_model="numpy")(loop)
         return compiled(*args)
 
-    call.__wrapped__ = loop                                        # type: ignore[attr-defined]
-    call.__doc__ = loop.__doc__
-    return call
+    return functools.wraps(loop)(call)
 
 
 def warm_up() -> None:
