@@ -33,6 +33,18 @@ class NerError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its attributes, whatever its __init__ takes: an error raised in a worker process of
+        `ner tag --workers` reaches the parent whole (DataError's five arguments included)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[NerError], args: tuple[Any, ...], state: dict[str, Any]) -> NerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class DataError(NerError):
     """Bad input data: names the file, the 1-based line, what was expected and what was found."""

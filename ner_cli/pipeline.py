@@ -16,7 +16,6 @@ document; with `--input conll`, a -DOCSTART- line opens one.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -166,13 +165,15 @@ def check_format(fmt: str) -> None:
 
 def tag_chunks(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]], fmt: str = "conll",
                paragraphs: bool = False, *, workers: int = 1, chunk_lines: int = CHUNK_LINES, chunked: bool = False,
-               scores: bool = False, min_score: float | None = None) -> Iterator[list[str]]:
+               scores: bool = False, min_score: float | None = None,
+               input_waiting: Callable[[], bool] | None = None) -> Iterator[list[str]]:
     """Tag raw text lines chunk by chunk: for each chunk, one output string (newline-terminated) per line.
 
     With `chunked`, `lines` already comes as lists of lines without line ends (`io.source.line_chunks`, which
-    ends a chunk early when the input pauses). With `workers` > 1 the chunks are tagged in that many processes,
-    each loading the model once from its bytes; output stays in input order, with at most 2·workers chunks in
-    flight. scores / min_score: see `tag_chunk`.
+    ends a chunk early when the input pauses). With `workers` > 1 the chunks are tagged in that many processes
+    (process_pool.OrderedPool), each loading the model once from its bytes; output stays in input order, with at
+    most 2·workers chunks in flight, and with `input_waiting` (`LineChunks.waiting`) what is tagged is given
+    before waiting for input that paused. scores / min_score: see `tag_chunk`.
     """
     check_format(fmt)
     batches = lines if chunked else chunks(lines, chunk_lines)          # type: ignore[arg-type]
@@ -182,19 +183,13 @@ def tag_chunks(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]]
         for batch in batches:
             yield format_lines(tagger, batch, fmt, paragraphs, **options)
         return
-    import multiprocessing as mp
+    from .process_pool import OrderedPool
 
+    if isinstance(model, bytes):
+        Tagger.from_bytes(model)                                   # fail early, in this process, if invalid
     data = model if isinstance(model, bytes) else model.to_bytes()
-    cached_tagger(data)                                            # fail early, in this process, if invalid
-    ctx = mp.get_context("spawn" if os.name == "nt" else "forkserver")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
-        pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.apply_async(_work, ((batch, fmt, paragraphs, options),)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    with OrderedPool(workers, cached_tagger, data, _work) as pool:
+        yield from pool.map(((batch, fmt, paragraphs, options) for batch in batches), ready=input_waiting)
 
 
 def tag_lines(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]], fmt: str = "conll",
@@ -221,19 +216,9 @@ def cached_tagger(model_bytes: bytes) -> Tagger:
     return _cache[key]
 
 
-def _init_worker(model_bytes: bytes) -> None:
-    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the parent stops the pool,
-    so an interrupt prints one "interrupted", not a traceback per worker (T11)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cached_tagger(model_bytes)
-
-
-def _work(args: tuple[list[str], str, bool, dict[str, Any]]) -> list[str]:
-    """A chunk tagged in a worker process, with the model its initializer loaded into the cache."""
+def _work(tagger: Tagger, args: tuple[list[str], str, bool, dict[str, Any]]) -> list[str]:
+    """A chunk tagged in a worker process (process_pool.OrderedPool), with the model it loaded once."""
     lines, fmt, paragraphs, options = args
-    (tagger,) = _cache.values()
     return format_lines(tagger, lines, fmt, paragraphs, **options)
 
 

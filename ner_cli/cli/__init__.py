@@ -1,7 +1,8 @@
 """The `ner` command line: option parsing and display only; the work is done by library functions.
 
 `main` is the console script. It imports the commands (typer, rich) only once it can handle Ctrl-C, so an
-interrupt during start-up ends like any other: "interrupted" and exit 130, never an import traceback.
+interrupt during start-up ends like any other: "interrupted" and exit 130 (SIGTERM: "terminated", 143), never an
+import traceback.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ def main() -> None:
         from .commands import main as run
 
         run()
-    except KeyboardInterrupt:
-        _interrupted()
+    except KeyboardInterrupt as e:                   # before the command's own handler (errors.Terminated: SIGTERM)
+        _interrupted(type(e).__name__ == "Terminated")
 
 
-def _interrupted() -> None:
+def _interrupted(terminated: bool) -> None:
     with contextlib.suppress(OSError):
-        os.write(2, b"interrupted\n")
-    sys.exit(130)
+        os.write(2, b"terminated\n" if terminated else b"interrupted\n")
+    sys.exit(143 if terminated else 130)
 
 
 def __getattr__(name: str):

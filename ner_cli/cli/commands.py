@@ -392,8 +392,10 @@ def tag(
             pieces = tag_conll_input(tagger, counter, file if file != "-" else "<stdin>", **options)
         else:
             name = file if file != "-" else "<stdin>"
-            counter = _LineCounter(line_chunks(file, CHUNK_LINES, partial(chunks, name=name)), chunked=True)
-            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True, **options)
+            source = line_chunks(file, CHUNK_LINES, partial(chunks, name=name))
+            counter = _LineCounter(source, chunked=True)
+            pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True,
+                               input_waiting=source.waiting, **options)
         if fmt == TagFormat.html:
             out.write(html_head(tagger, file, path))
         with tag_progress() as update:
@@ -549,8 +551,12 @@ def _terminate(signum, frame) -> None:
 
 def main() -> None:
     """The console script: SIGTERM stops a command the way Ctrl-C does (a training run keeps its checkpoint,
-    worker processes are stopped and their semaphores released), then exits 143."""
+    worker processes are stopped), then exits 143. Once the command has returned, both are ignored."""
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
-    app()
+    try:
+        app()
+    finally:                # the work is done or stopped: an interrupt in Python's shutdown prints no traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

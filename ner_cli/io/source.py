@@ -2,10 +2,10 @@
 
 - `open_binary(path)`: a binary stream, gunzipped when it starts with gzip's magic bytes (1f 8b), whatever
   the file's name. `open_text(path)` wraps it as UTF-8 text (a BOM dropped, undecodable bytes replaced).
-- `line_chunks(path, size, chunker)`: lists of lines (without line ends) for the tagger. A regular file is cut
-  by `chunker` (the pipeline's: full chunks that keep documents whole): throughput first. A terminal or a
-  pipe is read as it arrives: a chunk also ends when no further line is waiting, so `tail -f log | ner tag`
-  shows each line's result once it is complete.
+- `line_chunks(path, size, chunker)` (`LineChunks`): lists of lines (without line ends) for the tagger. A
+  regular file is cut by `chunker` (the pipeline's: full chunks that keep documents whole): throughput first. A
+  terminal or a pipe is read as it arrives: a chunk also ends when no further line is waiting, so
+  `tail -f log | ner tag` shows each line's result once it is complete.
 """
 
 from __future__ import annotations
@@ -143,38 +143,59 @@ class LiveLines:
         return self.lines.popleft() if self.lines else None
 
 
-def line_chunks(path: str | Path, size: int,
-                chunker: Callable[..., Iterator[list[str]]] | None = None) -> Iterator[list[str]]:
-    """The input's lines, without line ends, in lists; see the module docstring.
+class LineChunks:
+    """The input's lines, without line ends, in lists (an iterator); see the module docstring. `waiting()` says
+    whether the next list can come without waiting for input: False only when a pipe or a terminal has paused,
+    so `ner tag --workers` writes what is tagged before it waits.
 
     Input is cut by `chunker` (lines with their line ends in, lists out; default: lists of `size`), e.g.
     `pipeline.chunks`, which also keeps documents whole and bounds lines and characters. Input that arrives
     slowly is cut as well whenever no further line is waiting: given to `chunker` with ``pause=`` (without a
     chunker, into lists of at most `size` lines).
     """
-    given = chunker
-    if chunker is None:
-        def chunker(lines: Iterable[str]) -> Iterator[list[str]]:
-            it = (line.rstrip("\r\n") for line in lines)
-            while batch := list(itertools.islice(it, size)):
-                yield batch
 
-    if arrives_slowly(path):
-        fd = sys.stdin.fileno()
-        head = os.read(fd, 1 << 16)
-        if not head.startswith(GZIP_MAGIC):
-            src = LiveLines(fd, head)
-            if given is None:
-                yield from live_chunks(src, size)
-            else:                                           # the chunker's bounds, and an end at every pause
-                yield from given(iter(src.readline, None), pause=lambda: not src.waiting())
-            return
-        raw = io.BufferedReader(_Prefixed(head, fd))
-        stream = io.TextIOWrapper(_Gunzip(raw), encoding="utf-8-sig", errors="replace", newline="")
-    else:
-        stream = open_text(path)
-    with stream:
-        yield from chunker(stream)
+    def __init__(self, path: str | Path, size: int,
+                 chunker: Callable[..., Iterator[list[str]]] | None = None) -> None:
+        self.live: LiveLines | None = None
+        self._lists = self._read(path, size, chunker)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._lists)
+
+    def waiting(self) -> bool:
+        return self.live is None or self.live.waiting()
+
+    def _read(self, path: str | Path, size: int,
+              chunker: Callable[..., Iterator[list[str]]] | None) -> Iterator[list[str]]:
+        given = chunker
+        if chunker is None:
+            def chunker(lines: Iterable[str]) -> Iterator[list[str]]:
+                it = (line.rstrip("\r\n") for line in lines)
+                while batch := list(itertools.islice(it, size)):
+                    yield batch
+
+        if arrives_slowly(path):
+            fd = sys.stdin.fileno()
+            head = os.read(fd, 1 << 16)
+            if not head.startswith(GZIP_MAGIC):
+                src = self.live = LiveLines(fd, head)
+                if given is None:
+                    yield from live_chunks(src, size)
+                else:                                       # the chunker's bounds, and an end at every pause
+                    yield from given(iter(src.readline, None), pause=lambda: not src.waiting())
+                return
+            raw = io.BufferedReader(_Prefixed(head, fd))
+            stream = io.TextIOWrapper(_Gunzip(raw), encoding="utf-8-sig", errors="replace", newline="")
+        else:
+            stream = open_text(path)
+        with stream:
+            yield from chunker(stream)
+
+
+line_chunks = LineChunks
 
 
 def live_chunks(src: LiveLines, size: int) -> Iterator[list[str]]:
