@@ -186,9 +186,10 @@ def tag_chunks(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]]
     from .process_pool import OrderedPool
 
     if isinstance(model, bytes):
-        Tagger.from_bytes(model)                                   # fail early, in this process, if invalid
+        cached_tagger(model)                                       # fail early, in this process, if invalid
     data = model if isinstance(model, bytes) else model.to_bytes()
-    with OrderedPool(workers, cached_tagger, data, _work) as pool:
+    # by name: a worker imports this module (numpy...) only once it has set Ctrl-C aside
+    with OrderedPool(workers, f"{__name__}:cached_tagger", data, f"{__name__}:_work") as pool:
         yield from pool.map(((batch, fmt, paragraphs, options) for batch in batches), ready=input_waiting)
 
 

@@ -15,6 +15,7 @@ receives them, so the parent's `send` never waits on a worker that is itself wai
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import os
 import pickle
@@ -29,19 +30,39 @@ from typing import Any
 
 from .errors import EnvironmentFault
 
+PAUSED_POLL = 0.005            # seconds between looks at paused input while answers are due
+
 
 class WorkerDied(EnvironmentFault):
     """A worker process ended before answering (killed, or out of memory): the run stops, nothing is lost
     silently."""
 
 
+class _Undelivered:
+    """An item that arrived whole but did not unpickle: answered with this error, in its turn."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = RuntimeError(f"the item could not be received: {type(error).__name__}: {error}")
+
+
 def _receive(tasks: Connection, inbox: queue.SimpleQueue) -> None:
     """The worker's receiving thread: tasks from the parent into the inbox; None once the parent closes the pipe."""
-    try:
-        while True:
+    while True:
+        try:
             inbox.put(tasks.recv())
-    except (EOFError, OSError):
-        inbox.put(None)
+        except (EOFError, OSError):
+            inbox.put(None)
+            return
+        except Exception as e:                  # the message was read whole: the next one is still in step
+            inbox.put(_Undelivered(e))
+
+
+def _resolve(function: Callable[..., Any] | str) -> Callable[..., Any]:
+    """A function, or "module:name" imported here: in a worker, after it has set Ctrl-C aside."""
+    if callable(function):
+        return function
+    module, _, name = function.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _picklable(error: BaseException) -> BaseException:
@@ -53,18 +74,20 @@ def _picklable(error: BaseException) -> BaseException:
         return RuntimeError(f"{type(error).__name__}: {error}")
 
 
-def _serve(tasks: Connection, results: Connection, init: Callable[[Any], Any],
-           func: Callable[[Any, Any], Any]) -> None:
+def _serve(tasks: Connection, results: Connection, init: Callable[[Any], Any] | str,
+           func: Callable[[Any, Any], Any] | str) -> None:
     """A worker's main loop: the first message on the task pipe is init's argument; state = init(it) once, then
     (True, func(state, item)) or (False, error) for each item, in order. Ctrl-C goes to the whole process group,
-    and the parent alone decides, so a worker ignores it (from birth: see `_start_forkserver`); SIGTERM kills it
-    as usual."""
+    and the parent alone decides, so a worker ignores it: from birth when the forkserver was started by
+    `start_forkserver`, else from here, before init and func ("module:name") import anything heavy. SIGTERM
+    kills it as usual."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         init_arg = tasks.recv()
     except (EOFError, OSError):                 # the parent stopped before it sent everything: nothing to do
         return
     try:
+        init, func = _resolve(init), _resolve(func)
         state, failed = init(init_arg), None
     except Exception as e:
         state, failed = None, _picklable(e)
@@ -74,6 +97,8 @@ def _serve(tasks: Connection, results: Connection, init: Callable[[Any], Any],
     while (item := inbox.get()) is not None:
         if failed is not None:
             reply = (False, failed)
+        elif isinstance(item, _Undelivered):
+            reply = (False, item.error)
         else:
             try:
                 reply = (True, func(state, item))
@@ -101,29 +126,53 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _start_forkserver(ctx: Any) -> None:
-    """Start the forkserver (the process workers are forked from) with SIGINT ignored: an ignored signal is the
-    one disposition that survives exec, so the forkserver and every worker it forks ignore Ctrl-C from birth,
-    not only once `_serve` runs (a Ctrl-C while a worker imported numpy printed numpy's ImportError). The parent
-    ignores SIGINT only while the forkserver is spawned (milliseconds), and only from the main thread."""
-    if ctx.get_start_method() != "forkserver" or threading.current_thread() is not threading.main_thread():
-        return
-    from multiprocessing import forkserver
+def start_forkserver() -> bool:
+    """Start the forkserver (the process workers are forked from) with SIGINT ignored, if this process has a
+    single thread; True if it did. An ignored signal is the one disposition that survives exec, so the
+    forkserver and every worker it forks ignore Ctrl-C from birth, not only once `_serve` runs (a Ctrl-C while a
+    worker imported numpy printed numpy's ImportError). Meanwhile the parent holds SIGINT blocked, so a Ctrl-C
+    in those milliseconds stays pending and reaches it once its handler is back. That needs one thread: a
+    process-wide signal goes to any thread that does not block it (OpenBLAS's, once numpy is loaded), and would
+    be dropped there. `ner tag --workers` calls this before it loads numpy; otherwise workers set Ctrl-C aside
+    first thing in `_serve`. A no-op if the forkserver already runs, off the main thread, or off Linux."""
+    from multiprocessing import forkserver, resource_tracker
 
+    if threading.current_thread() is not threading.main_thread() or not _single_threaded():
+        return False
+    resource_tracker.ensure_running()           # first: starting it unblocks SIGINT (its own mask dance)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         forkserver.ensure_running()
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return True
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:                             # not Linux: unknown
+        return False
+
+
+def _signal_name(number: int) -> str:
+    """SIGKILL, SIGTERM...; real-time signals (no name in signal.Signals) as "signal 39"."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 class OrderedPool:
     """`workers` processes, each running `state = init(init_arg)` once; `map(items)` yields `func(state, item)`
-    in input order. Use it as a context manager: leaving it normally lets idle workers exit; leaving it on an
-    exception (Ctrl-C, SIGTERM, a closed stdout) or with items unanswered kills them at once."""
+    in input order. init and func: picklable functions, or "module:name" to import in the worker. Use it as a
+    context manager: leaving it normally lets idle workers exit; leaving it on an exception (Ctrl-C, SIGTERM, a
+    closed stdout) or with items unanswered kills them at once."""
 
-    def __init__(self, workers: int, init: Callable[[Any], Any], init_arg: Any, func: Callable[[Any, Any], Any],
-                 in_flight: int = 2, context: str | None = None) -> None:
+    def __init__(self, workers: int, init: Callable[[Any], Any] | str, init_arg: Any,
+                 func: Callable[[Any, Any], Any] | str, in_flight: int = 2, context: str | None = None) -> None:
         import multiprocessing as mp
 
         if workers < 1 or in_flight < 1:
@@ -135,7 +184,6 @@ class OrderedPool:
         self._tasks: list[Connection] = []
         self._results: list[Connection] = []
         try:
-            _start_forkserver(ctx)
             with _signals_held():
                 for _ in range(workers):
                     task_r, task_w = ctx.Pipe(duplex=False)
@@ -147,7 +195,7 @@ class OrderedPool:
                     self._procs.append(proc)
                     try:
                         proc.start()
-                    except OSError:
+                    except (OSError, EOFError):         # the worker, or the forkserver, died as it started
                         raise self._died(len(self._procs) - 1) from None
                     finally:
                         task_r.close()          # the worker's ends: closed here, so a dead worker reads as EOF
@@ -160,16 +208,17 @@ class OrderedPool:
 
     def map(self, items: Iterable[Any], ready: Callable[[], bool] | None = None) -> Iterator[Any]:
         """func(state, item) for each item, in order, with at most `in_flight` items waiting at each worker.
-        With `ready` (is the next item there without waiting?), the answers in hand are given before waiting
-        for more input: output of a pipe that pauses is not held back. A map left unfinished: the next one
-        first takes (and drops) its answers."""
+        With `ready` (is the next item there without waiting?): while input has paused, each answer is given as
+        it arrives, and input is read again as soon as it is there (checked every PAUSED_POLL seconds), so the
+        output of a pipe that pauses is not held back and the workers still overlap on bursts. A map left
+        unfinished: the next one first takes (and drops) its answers."""
         n = len(self._procs)
         while self._pending:
             self._answer(self._pending.popleft(), raise_errors=False)
         it = iter(items)
         for i in itertools.count():
-            if ready is not None and self._pending and not ready():
-                while self._pending:
+            while ready is not None and self._pending and not ready():  # input paused: answers as they come
+                if self._results[self._pending[0]].poll(PAUSED_POLL):
                     yield self._answer(self._pending.popleft())
             item = next(it, _END)
             if item is _END:
@@ -202,7 +251,7 @@ class OrderedPool:
             proc.join(timeout=5)
         code = proc.exitcode
         how = ("could not be started" if proc.pid is None
-               else f"was killed by {signal.Signals(-code).name}" if code is not None and code < 0
+               else f"was killed by {_signal_name(-code)}" if code is not None and code < 0
                else f"exited with code {code}" if code is not None else "stopped answering")
         return WorkerDied(f"worker process {worker + 1} {how} before it finished its work",
                           hint="if the system ran out of memory, use fewer --workers (each holds the model)")

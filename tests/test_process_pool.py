@@ -131,3 +131,38 @@ def test_ner_errors_cross_processes_whole():
     with OrderedPool(1, str, "f.txt", make) as pool:
         (back,) = pool.map([7])
     assert isinstance(back, DataError) and back.line == 7 and str(back) == "f.txt:7: expected a tag"
+
+
+class _FailsOnArrival:
+    """Pickles fine; unpickling it calls int("not a number")."""
+
+    def __reduce__(self):
+        return int, ("not a number",)
+
+
+def test_an_item_that_does_not_unpickle_is_answered_with_an_error_in_its_turn():
+    with OrderedPool(2, int, 3, operator.mul) as pool:
+        answers = pool.map([1, _FailsOnArrival(), 2])
+        assert next(answers) == 3
+        with pytest.raises(RuntimeError, match="could not be received: ValueError"):
+            next(answers)
+        assert list(pool.map([4, 5])) == [12, 15]                     # the workers are still in step
+
+
+def test_a_worker_killed_by_a_real_time_signal_is_named_by_number():
+    import os
+    import signal
+
+    number = signal.SIGRTMIN + 5                                       # no name in signal.Signals
+    with pytest.raises(WorkerDied, match=rf"worker process 2 was killed by signal {int(number)}\b"), \
+            OrderedPool(2, int, 1, operator.mul) as pool:
+        os.kill(pool._procs[1].pid, number)
+        pool._procs[1].join()
+        list(pool.map(range(10)))
+
+
+def test_init_and_func_by_name_are_imported_in_the_worker():
+    with OrderedPool(2, "builtins:int", 3, "operator:mul") as pool:
+        assert list(pool.map([1, 2, 3])) == [3, 6, 9]
+    with pytest.raises(AttributeError), OrderedPool(1, "builtins:no_such_function", 3, "operator:mul") as pool:
+        list(pool.map([1]))

@@ -532,6 +532,24 @@ def test_t11_ctrl_c_while_workers_start(tiny_model, tmp_path):
         assert proc.returncode in (130, -signal.SIGINT), (delay, proc.returncode, err)
 
 
+def test_t11_ctrl_c_as_the_forkserver_starts_is_not_lost(tiny_model, tmp_path):
+    """Ctrl-C the moment `ner tag --workers 2` has its second child (the forkserver, spawned while the parent
+    ignores SIGINT for it to inherit): the parent holds the signal and stops, exit 130. Lost, the run would
+    finish and exit 0."""
+    big = tmp_path / "big.txt"
+    big.write_text("Ana Costa flew from Lisbon to Paris on Monday .\n" * 200_000, encoding="utf-8")
+    for _ in range(5):
+        proc = subprocess.Popen([NER, "tag", "-m", str(tiny_model), str(big), "--workers", "2"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, text=True)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and len(children.read_text().split()) < 2:
+            time.sleep(0.0005)                                      # the resource tracker, then the forkserver
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 130 and err == "interrupted\n", (proc.returncode, err)
+
+
 # ---- R4: padding memory ----------------------------------------------------------------------------------
 
 def _short_and_one_long(n_short: int, long: int) -> list[list[str]]:

@@ -41,6 +41,21 @@ def test_live_chunks_end_when_input_pauses():
     assert next(chunks) == ["c", "d"]
 
 
+def test_half_a_line_is_not_a_line_waiting():
+    """A complete line, then half of the next: no line is waiting (the complete one's chunk ends there, and its
+    result is not held back until the next line is finished)."""
+    r, w = os.pipe()
+    os.write(w, b"a\n")
+    src = LiveLines(r)
+    assert src.readline() == "a"
+    os.write(w, b"half of b")
+    assert not src.waiting()                                   # bytes are there, but only half a line
+    os.write(w, b" and the rest\n")
+    assert src.waiting() and src.readline() == "half of b and the rest"
+    os.close(w)
+    assert src.waiting() and src.readline() is None
+
+
 def deque_of():
     from collections import deque
 

@@ -366,6 +366,10 @@ def tag(
         if workers > MAX_WORKERS:
             raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
                            "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
+        if workers > 1 and os.name != "nt":
+            from ..process_pool import start_forkserver
+
+            start_forkserver()                           # before numpy starts threads: workers ignore Ctrl-C
         from functools import partial
 
         from ..heap import keep_freed_memory

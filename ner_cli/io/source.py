@@ -127,14 +127,17 @@ class LiveLines:
             self.rest = ""
 
     def waiting(self) -> bool:
-        """A whole line (or the end of input) can be returned without blocking."""
-        if self.lines or self.eof:
-            return True
-        try:
-            ready, _, _ = select.select([self.fd], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(ready)
+        """A whole line (or the end of input) can be returned without blocking. Bytes that are there are read
+        (os.read returns what a ready pipe holds), so half a line does not count as a line."""
+        while not self.lines and not self.eof:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0)
+            except (OSError, ValueError):
+                return True
+            if not ready:
+                return False
+            self._fill()
+        return True
 
     def readline(self) -> str | None:
         """The next line without its line end, blocking until it is complete; None at the end of input."""
