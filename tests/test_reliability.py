@@ -407,26 +407,32 @@ def test_t12_ctrl_c_while_importing(tmp_path):
     assert p.returncode == 130 and "Traceback" not in p.stderr and "interrupted" in p.stderr, p.stderr
 
 
+def _convert_signalled(delay: float, sig: int) -> tuple[int, str]:
+    """`ner convert` on the sample, sent `sig` after `delay` seconds: its exit code and stderr."""
+    proc = subprocess.Popen([NER, "convert", str(SAMPLE / "dev.txt"), "--to", "IOBES"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    err = proc.communicate(timeout=60)[1]
+    return proc.returncode, err
+
+
 def test_t12_ctrl_c_during_startup(tmp_path):
     """SIGINT at moments spread over start-up: exit 130 or 0, never a traceback through ner's code. Python's own
     start-up (site's .pth files, the zipimport check of argv[0], the import lock's weakref callback) and the console
     script's first lines (`import re`, `re.sub` on argv[0]) run before any ner code: an interrupt there is Python's
     to report, no frame of it is in ner_cli/, and the test lets it pass."""
     for delay in (0.02, 0.05, 0.08, 0.12, 0.16, 0.2, 0.3):
-        proc = subprocess.Popen([NER, "convert", str(SAMPLE / "dev.txt"), "--to", "IOBES"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        err = proc.communicate(timeout=60)[1]
+        code, err = _convert_signalled(delay, signal.SIGINT)
         frames = re.findall(r'File "([^"]+)"', err)
         if "Fatal Python error: init_" in err:
             continue                            # the interpreter's own initialisation, aborted
-        if (err == "KeyboardInterrupt\n" and proc.returncode == 1) or (
+        if (err == "KeyboardInterrupt\n" and code == 1) or (
                 frames and not any(f"{os.sep}ner_cli{os.sep}" in f for f in frames)):
-            assert proc.returncode in (0, 1, 130, -signal.SIGINT), (delay, proc.returncode, err)
+            assert code in (0, 1, 130, -signal.SIGINT), (delay, code, err)
             continue
         assert "Traceback" not in err, (delay, err)
-        assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)   # -2: before or after
+        assert code in (0, 130, -signal.SIGINT), (delay, code, err)   # -2: before or after
 
 
 def test_t12_sigterm_during_startup_is_never_taken_for_ctrl_c():
@@ -434,14 +440,10 @@ def test_t12_sigterm_during_startup_is_never_taken_for_ctrl_c():
     once it does, 0 once the command is done; never "interrupted" or 130 (errors.Terminated is a KeyboardInterrupt,
     and the console script's outermost handler tells the two apart)."""
     for delay in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
-        proc = subprocess.Popen([NER, "convert", str(SAMPLE / "dev.txt"), "--to", "IOBES"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGTERM)
-        err = proc.communicate(timeout=60)[1]
-        assert "interrupted" not in err and proc.returncode != 130, (delay, proc.returncode, err)
-        assert proc.returncode in (0, 143, -signal.SIGTERM), (delay, proc.returncode, err)
-        assert proc.returncode != 143 or err.endswith("terminated\n"), (delay, err)
+        code, err = _convert_signalled(delay, signal.SIGTERM)
+        assert "interrupted" not in err and code != 130, (delay, code, err)
+        assert code in (0, 143, -signal.SIGTERM), (delay, code, err)
+        assert code != 143 or err.endswith("terminated\n"), (delay, err)
 
 
 def test_min_score_must_be_a_probability_nan_included(cli, tiny_model, tmp_path):
