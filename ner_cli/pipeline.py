@@ -128,7 +128,7 @@ def chunks(lines: Iterable[str], size: int = CHUNK_LINES, chars: int = CHUNK_CHA
     `size` lines goes on to its next blank line (so documents are not cut), but never past 2 * `size` lines.
     A chunk never holds more than `chars` characters unless one line is longer (memory follows bytes, R3).
     A line longer than MAX_LINE_CHARS is a DataError naming it. With `pause` (input that arrives slowly, see
-    `io.source.line_chunks`), a chunk also ends whenever `pause()` says no further line is waiting."""
+    `io.source.LineChunks`), a chunk also ends whenever `pause()` says no further line is waiting."""
     batch: list[str] = []
     total = 0
     it = iter(lines)
@@ -169,7 +169,7 @@ def tag_chunks(model: Tagger | bytes, lines: Iterable[str] | Iterable[list[str]]
                input_waiting: Callable[[], bool] | None = None) -> Iterator[list[str]]:
     """Tag raw text lines chunk by chunk: for each chunk, one output string (newline-terminated) per line.
 
-    With `chunked`, `lines` already comes as lists of lines without line ends (`io.source.line_chunks`, which
+    With `chunked`, `lines` already comes as lists of lines without line ends (`io.source.LineChunks`, which
     ends a chunk early when the input pauses). With `workers` > 1 the chunks are tagged in that many processes
     (process_pool.OrderedPool), each loading the model once from its bytes; output stays in input order, with at
     most 2·workers chunks in flight, and with `input_waiting` (`LineChunks.waiting`) what is tagged is given

@@ -114,8 +114,8 @@ def _serve(tasks: Connection, results: Connection, init: Callable[[Any], Any] | 
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM blocked (held, not lost) while worker processes start, so a start is never cut off
-    half-way; the parent gets a held signal as soon as the block ends."""
+    """SIGINT and SIGTERM blocked (held, not lost) while worker processes or the forkserver start, so a start
+    is never cut off half-way; the parent gets a held signal as soon as the block ends."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
@@ -135,18 +135,17 @@ def start_forkserver() -> bool:
     process-wide signal goes to any thread that does not block it (OpenBLAS's, once numpy is loaded), and would
     be dropped there. `ner tag --workers` calls this before it loads numpy; otherwise workers set Ctrl-C aside
     first thing in `_serve`. A no-op if the forkserver already runs, off the main thread, or off Linux."""
-    from multiprocessing import forkserver, resource_tracker
-
     if threading.current_thread() is not threading.main_thread() or not _single_threaded():
         return False
+    from multiprocessing import forkserver, resource_tracker
+
     resource_tracker.ensure_running()           # first: starting it unblocks SIGINT (its own mask dance)
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    with _signals_held():                       # the handler is back before the block ends
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return True
 
 

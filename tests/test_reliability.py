@@ -497,10 +497,16 @@ def _wait_for_output(proc) -> None:
     assert proc.stdout.readline()                                   # workers started and tagging
 
 
+def _big_text(tmp_path: Path, lines: int) -> Path:
+    """A raw text file of `lines` copies of one sentence: long enough to interrupt `ner tag --workers 2` in."""
+    big = tmp_path / "big.txt"
+    big.write_text("Ana Costa flew from Lisbon to Paris on Monday .\n" * lines, encoding="utf-8")
+    return big
+
+
 @pytest.mark.parametrize("how", ["SIGINT to the group", "SIGTERM"])
 def test_t11_interrupting_workers(tiny_model, tmp_path, how):
-    big = tmp_path / "big.txt"
-    big.write_text("Ana Costa flew from Lisbon to Paris on Monday .\n" * 400_000, encoding="utf-8")
+    big = _big_text(tmp_path, 400_000)
     proc = subprocess.Popen([NER, "tag", "-m", str(tiny_model), str(big), "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     _wait_for_output(proc)
@@ -519,8 +525,7 @@ def test_t11_ctrl_c_while_workers_start(tiny_model, tmp_path):
     forkserver ignore it from birth, so nothing but "interrupted" (exit 130) is printed: no worker traceback, no
     numpy ImportError from an import cut short. A traceback with no frame of ner's, numpy's or multiprocessing's
     is the parent interpreter's own start-up (see test_t12_ctrl_c_during_startup) and is let pass."""
-    big = tmp_path / "big.txt"
-    big.write_text("Ana Costa flew from Lisbon to Paris on Monday .\n" * 200_000, encoding="utf-8")
+    big = _big_text(tmp_path, 200_000)
     for delay in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2):
         proc = subprocess.Popen([NER, "tag", "-m", str(tiny_model), str(big), "--workers", "2"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, text=True)
@@ -538,8 +543,7 @@ def test_t11_ctrl_c_as_the_forkserver_starts_is_not_lost(tiny_model, tmp_path):
     """Ctrl-C the moment `ner tag --workers 2` has its second child (the forkserver, spawned while the parent
     ignores SIGINT for it to inherit): the parent holds the signal and stops, exit 130. Lost, the run would
     finish and exit 0."""
-    big = tmp_path / "big.txt"
-    big.write_text("Ana Costa flew from Lisbon to Paris on Monday .\n" * 200_000, encoding="utf-8")
+    big = _big_text(tmp_path, 200_000)
     for _ in range(5):
         proc = subprocess.Popen([NER, "tag", "-m", str(tiny_model), str(big), "--workers", "2"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, text=True)

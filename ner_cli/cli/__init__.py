@@ -17,8 +17,10 @@ def main() -> None:
         from .commands import main as run
 
         run()
-    except KeyboardInterrupt as e:                   # before the command's own handler (errors.Terminated: SIGTERM)
-        _interrupted(type(e).__name__ == "Terminated")
+    except KeyboardInterrupt as e:                   # before the command's own handler (Terminated: SIGTERM)
+        from ..errors import Terminated
+
+        _interrupted(isinstance(e, Terminated))
 
 
 def _interrupted(terminated: bool) -> None:

@@ -366,14 +366,14 @@ def tag(
         if workers > MAX_WORKERS:
             raise UsageError(f"--workers {workers}: at most {MAX_WORKERS} on this machine ({os.cpu_count()} CPUs, "
                            "each worker holds its own copy of the model)", hint=f"--workers {os.cpu_count() or 1}")
-        if workers > 1 and os.name != "nt":
+        if workers > 1:
             from ..process_pool import start_forkserver
 
             start_forkserver()                           # before numpy starts threads: workers ignore Ctrl-C
         from functools import partial
 
         from ..heap import keep_freed_memory
-        from ..io.source import line_chunks, open_text, stdin_is_terminal
+        from ..io.source import LineChunks, open_text, stdin_is_terminal
         from ..pipeline import CHUNK_LINES, chunks, tag_conll_input, tag_lines
         from ..render import html_foot, html_head
         from ..tagger import Tagger
@@ -396,7 +396,7 @@ def tag(
             pieces = tag_conll_input(tagger, counter, file if file != "-" else "<stdin>", **options)
         else:
             name = file if file != "-" else "<stdin>"
-            source = line_chunks(file, CHUNK_LINES, partial(chunks, name=name))
+            source = LineChunks(file, CHUNK_LINES, partial(chunks, name=name))
             counter = _LineCounter(source, chunked=True)
             pieces = tag_lines(tagger, counter, fmt.value, paragraphs, workers=workers, chunked=True,
                                input_waiting=source.waiting, **options)

@@ -2,7 +2,7 @@
 
 - `open_binary(path)`: a binary stream, gunzipped when it starts with gzip's magic bytes (1f 8b), whatever
   the file's name. `open_text(path)` wraps it as UTF-8 text (a BOM dropped, undecodable bytes replaced).
-- `line_chunks(path, size, chunker)` (`LineChunks`): lists of lines (without line ends) for the tagger. A
+- `LineChunks(path, size, chunker)`: lists of lines (without line ends) for the tagger. A
   regular file is cut by `chunker` (the pipeline's: full chunks that keep documents whole): throughput first. A
   terminal or a pipe is read as it arrives: a chunk also ends when no further line is waiting, so
   `tail -f log | ner tag` shows each line's result once it is complete.
@@ -197,8 +197,6 @@ class LineChunks:
         with stream:
             yield from chunker(stream)
 
-
-line_chunks = LineChunks
 
 
 def live_chunks(src: LiveLines, size: int) -> Iterator[list[str]]:
